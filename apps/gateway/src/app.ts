@@ -1,0 +1,70 @@
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import { createBus, type Bus, type MemoryExchange } from '@voiceroom/bus';
+import type { GatewayConfig } from '@voiceroom/config';
+import type { NodeId } from '@voiceroom/protocol';
+import { GatewayNode } from './gateway-node';
+import { createMetrics } from './metrics';
+import { createTokenService } from './tokens';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gateway: GatewayNode;
+  }
+}
+
+export interface BuildOptions {
+  /** Inject a bus (tests); otherwise one is made from config. */
+  bus?: Bus;
+  /** For in-process clusters of memory buses. */
+  exchange?: MemoryExchange;
+  /** pino options or false. Defaults to JSON logs at the configured level. */
+  logger?: boolean | object;
+}
+
+/**
+ * Builds the gateway without listening: server.ts listens, tests use inject or listen on port 0.
+ * The bus starts in the background once the app is ready; /readyz says when it has.
+ */
+export async function buildApp(config: GatewayConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: true,
+  });
+  const nodeId = config.nodeId as NodeId;
+  const bus =
+    options.bus ??
+    createBus(nodeId, config.bus.kind === 'memory' ? { kind: 'memory', ...(options.exchange ? { exchange: options.exchange } : {}) } : config.bus, app.log);
+  const node = new GatewayNode(config, bus, createTokenService(config.jwtSecret), app.log);
+  app.decorate('gateway', node);
+  const metrics = createMetrics(node);
+
+  await app.register(websocket, {
+    options: { maxPayload: config.wsMaxMessageBytes, perMessageDeflate: false, clientTracking: false },
+  });
+
+  app.get('/ws', { websocket: true }, (socket, request) => {
+    node.accept(socket, request.ip);
+  });
+
+  app.get('/healthz', () => ({ status: 'ok', node: node.nodeId }));
+
+  app.get('/readyz', (_request, reply) => {
+    const ready = node.isReady();
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', node: node.nodeId, bus: bus.kind });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const body = await metrics.metrics();
+    return reply.type(metrics.contentType).send(body);
+  });
+
+  app.addHook('onReady', () => {
+    void node.start();
+  });
+  app.addHook('preClose', async () => {
+    await node.close();
+  });
+  return app;
+}

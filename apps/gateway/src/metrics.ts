@@ -1,0 +1,84 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { GatewayNode, GatewayStats } from './gateway-node';
+import type { BusStats } from '@voiceroom/bus';
+
+/**
+ * Prometheus metrics. The voice path increments plain numbers (GatewayStats, BusStats); they are
+ * copied into prom-client only when /metrics is scraped, so scraping costs nothing per frame.
+ */
+export function createMetrics(node: GatewayNode): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: node.nodeId });
+  collectDefaultMetrics({ register: registry, prefix: 'voiceroom_' });
+
+  const fromGateway = (name: string, help: string, key: keyof GatewayStats) =>
+    new Counter({
+      name: `voiceroom_${name}`,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(node.stats[key]);
+      },
+    });
+  const fromBus = (name: string, help: string, key: keyof BusStats) =>
+    new Counter({
+      name: `voiceroom_bus_${name}`,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(node.bus.stats()[key]);
+      },
+    });
+
+  fromGateway('voice_frames_in_total', 'Voice frames accepted from local clients', 'framesIn');
+  fromGateway('voice_deliveries_total', 'Voice frames written to local sockets (local speakers)', 'deliveries');
+  fromGateway('voice_remote_frames_in_total', 'Voice frames from the bus for rooms with local members', 'remoteFramesIn');
+  fromGateway('voice_remote_deliveries_total', 'Voice frames written to local sockets (remote speakers)', 'remoteDeliveries');
+  fromGateway('voice_remote_out_of_order_total', 'Remote frames dropped as duplicate or out of order', 'remoteFramesOutOfOrder');
+  fromGateway('voice_refused_malformed_total', 'Client frames refused as malformed', 'framesRefusedMalformed');
+  fromGateway('voice_refused_too_large_total', 'Client frames refused as too large', 'framesRefusedTooLarge');
+  fromGateway('voice_refused_rate_total', 'Client frames refused over the rate limit', 'framesRefusedRate');
+  fromGateway('voice_refused_not_allowed_total', 'Client frames refused: role may not speak', 'framesRefusedNotAllowed');
+  fromGateway('voice_dropped_slow_socket_total', 'Voice frames not sent to a socket over its high-water mark', 'framesDroppedSlowSocket');
+  fromGateway('abuse_closes_total', 'Sockets closed for repeated refused frames', 'abuseCloses');
+  fromGateway('joins_accepted_total', 'Joins accepted', 'joinsAccepted');
+  fromGateway('joins_refused_total', 'Joins refused (token, readiness)', 'joinsRefused');
+  fromBus('voice_frames_published_total', 'Voice frames handed to the bus', 'voiceFramesPublished');
+  fromBus('voice_messages_published_total', 'Bus messages carrying voice', 'voiceMessagesPublished');
+  fromBus('voice_frames_dropped_total', 'Voice frames the bus gave up before the broker', 'voiceFramesDropped');
+  fromBus('voice_publish_failures_total', 'Failed voice sends', 'voicePublishFailures');
+  fromBus('events_published_total', 'Events stored by the bus', 'eventsPublished');
+  fromBus('event_publish_failures_total', 'Failed event send attempts', 'eventPublishFailures');
+  fromBus('voice_frames_received_total', 'Voice frames received from other nodes', 'voiceFramesReceived');
+  fromBus('events_received_total', 'Events received from other nodes', 'eventsReceived');
+  fromBus('stale_messages_dropped_total', 'Received messages born before start or past the voice deadline', 'staleMessagesDropped');
+  fromBus('malformed_messages_dropped_total', 'Received messages that could not be decoded', 'malformedMessagesDropped');
+
+  new Gauge({
+    name: 'voiceroom_sessions',
+    help: 'Open WebSocket sessions (joined or joining)',
+    registers: [registry],
+    collect() {
+      this.set(node.sessions.size);
+    },
+  });
+  new Gauge({
+    name: 'voiceroom_rooms',
+    help: 'Rooms with at least one local member',
+    registers: [registry],
+    collect() {
+      this.set(node.hub.size.rooms);
+    },
+  });
+  new Gauge({
+    name: 'voiceroom_bus_voice_lag_ms',
+    help: 'Birth-to-receipt time of the last voice message from another node',
+    registers: [registry],
+    collect() {
+      this.set(node.bus.stats().lastVoiceLagMs);
+    },
+  });
+  return registry;
+}

@@ -1,0 +1,49 @@
+import { buildApp } from './app';
+import { ConfigError, loadConfig, type GatewayConfig } from '@voiceroom/config';
+
+async function main(): Promise<void> {
+  let config: GatewayConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\nSee docs/configuration.md.\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
+  const app = await buildApp(config);
+  const address = await app.listen({ host: config.host, port: config.port });
+  const port = new URL(address).port;
+  app.log.info(
+    { node: config.nodeId, bus: config.bus.kind, address, ws: `ws://127.0.0.1:${port}/ws` },
+    `voice-room gateway listening: http://127.0.0.1:${port}/ (WebSocket ws://127.0.0.1:${port}/ws)`,
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal, deadlineMs: config.shutdownDeadlineMs }, 'shutting down');
+    const deadline = setTimeout(() => {
+      app.log.error('shutdown deadline passed, exiting');
+      process.exit(1);
+    }, config.shutdownDeadlineMs);
+    deadline.unref();
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        app.log.error({ err: error }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+process.on('unhandledRejection', (reason) => {
+  process.stderr.write(`unhandled rejection: ${String(reason instanceof Error ? reason.stack : reason)}\n`);
+});
+
+void main();

@@ -1,0 +1,32 @@
+/** @jest-config-loader esbuild-register */
+import type { Config } from 'jest';
+
+/**
+ * One jest run for the whole monorepo. Sources are transformed by SWC (no type check here:
+ * `npm run typecheck` does that), and workspace packages resolve to their TypeScript sources
+ * through the "development" export condition.
+ */
+const config: Config = {
+  testEnvironment: 'node',
+  testEnvironmentOptions: { customExportConditions: ['development', 'node', 'node-addons'] },
+  roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/bench'],
+  testMatch: ['**/?(*.)test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  transform: {
+    '^.+\\.ts$': [
+      '@swc/jest',
+      {
+        jsc: {
+          parser: { syntax: 'typescript', decorators: true },
+          transform: { legacyDecorator: true, decoratorMetadata: true },
+          target: 'es2022',
+        },
+        module: { type: 'commonjs' },
+      },
+    ],
+  },
+  testTimeout: 60_000,
+  slowTestThreshold: 30,
+};
+
+export default config;

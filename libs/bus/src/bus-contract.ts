@@ -1,0 +1,156 @@
+/**
+ * The contract every Bus implementation must pass (see bus.ts). Run by memory-bus.test.ts and,
+ * against the real broker, by test/rocketmq-bus.test.ts.
+ */
+import type { NodeId, RoomId } from '@voiceroom/protocol';
+import { BusClosedError, type Bus, type BusHandler } from './bus';
+
+export interface BusCluster {
+  /** A new, not yet started bus for `nodeId` on the shared transport. */
+  create(nodeId: string): Bus;
+}
+
+export interface Received {
+  lane: 'voice' | 'event';
+  room: RoomId;
+  bytes: Buffer;
+  origin: NodeId;
+}
+
+export class Recorder implements BusHandler {
+  readonly received: Received[] = [];
+  onVoice(room: RoomId, frame: Uint8Array, origin: NodeId): void {
+    this.received.push({ lane: 'voice', room, bytes: Buffer.from(frame), origin });
+  }
+  onEvent(room: RoomId, payload: Uint8Array, origin: NodeId): void {
+    this.received.push({ lane: 'event', room, bytes: Buffer.from(payload), origin });
+  }
+  voice(room?: string): Received[] {
+    return this.received.filter((r) => r.lane === 'voice' && (room === undefined || r.room === room));
+  }
+  events(room?: string): Received[] {
+    return this.received.filter((r) => r.lane === 'event' && (room === undefined || r.room === room));
+  }
+}
+
+const room = (id: string) => id as RoomId;
+const frame = (i: number) => {
+  const bytes = Buffer.alloc(72, i & 0xff);
+  bytes.writeUInt32BE(i, 0);
+  return bytes;
+};
+
+async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Publishes probe events from `from` until `to` hears one: the path is live from then on. */
+export async function awaitLink(from: Bus, to: Recorder, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const probeRoom = room('probe');
+  while (to.events(probeRoom).length === 0) {
+    if (Date.now() > deadline) throw new Error(`no message from ${from.nodeId} arrived within ${timeoutMs} ms`);
+    await from.publishEvent(probeRoom, Buffer.from('probe'));
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export function busContractSuite(name: string, makeCluster: () => BusCluster, timeoutMs = 20_000): void {
+  describe(`Bus contract: ${name}`, () => {
+    let cluster: BusCluster;
+    const open: Bus[] = [];
+    const start = async (nodeId: string): Promise<{ bus: Bus; rec: Recorder }> => {
+      const bus = cluster.create(nodeId);
+      open.push(bus);
+      const rec = new Recorder();
+      await bus.start(rec);
+      return { bus, rec };
+    };
+
+    beforeEach(() => {
+      cluster = makeCluster();
+    });
+    afterEach(async () => {
+      await Promise.all(open.splice(0).map((bus) => bus.close()));
+    });
+
+    it('delivers voice to every other node, once, in publish order, and never back to the publisher', async () => {
+      const a = await start('contract-a');
+      const b = await start('contract-b');
+      const c = await start('contract-c');
+      await awaitLink(a.bus, b.rec, timeoutMs);
+      await awaitLink(a.bus, c.rec, timeoutMs);
+      for (let i = 0; i < 300; i++) a.bus.publishVoice(room('r1'), frame(i));
+      await until('300 frames at b and c', () => b.rec.voice('r1').length >= 300 && c.rec.voice('r1').length >= 300, timeoutMs);
+      await new Promise((r) => setTimeout(r, 300)); // room for duplicates to show up
+      for (const rec of [b.rec, c.rec]) {
+        const got = rec.voice('r1');
+        expect(got).toHaveLength(300);
+        expect(got.map((r) => r.bytes.readUInt32BE(0))).toEqual([...Array(300).keys()]);
+        expect(got.every((r) => r.origin === a.bus.nodeId)).toBe(true);
+        expect(got[7]?.bytes.equals(frame(7))).toBe(true);
+      }
+      expect(a.rec.voice()).toHaveLength(0);
+      expect(a.bus.stats().voiceFramesPublished).toBe(300);
+    });
+
+    it('keeps rooms apart and carries room ids exactly', async () => {
+      const a = await start('contract-a');
+      const b = await start('contract-b');
+      await awaitLink(a.bus, b.rec, timeoutMs);
+      a.bus.publishVoice(room('room.one'), frame(1));
+      a.bus.publishVoice(room('room:two-2'), frame(2));
+      await until('both frames', () => b.rec.voice().length >= 2, timeoutMs);
+      expect(b.rec.voice().map((r) => [r.room, r.bytes.readUInt32BE(0)])).toEqual([
+        ['room.one', 1],
+        ['room:two-2', 2],
+      ]);
+    });
+
+    it('delivers events in order to other nodes and resolves the publish', async () => {
+      const a = await start('contract-a');
+      const b = await start('contract-b');
+      await awaitLink(a.bus, b.rec, timeoutMs);
+      for (let i = 0; i < 20; i++) await a.bus.publishEvent(room('r1'), Buffer.from(`event-${i}`));
+      await until('20 events at b', () => b.rec.events('r1').length >= 20, timeoutMs);
+      expect(b.rec.events('r1').map((e) => e.bytes.toString())).toEqual([...Array(20).keys()].map((i) => `event-${i}`));
+      expect(a.rec.events('r1')).toHaveLength(0);
+    });
+
+    it('does not deliver to a node what was published before it started', async () => {
+      const a = await start('contract-a');
+      const b = await start('contract-b');
+      await awaitLink(a.bus, b.rec, timeoutMs);
+      for (let i = 0; i < 50; i++) a.bus.publishVoice(room('old'), frame(i));
+      await a.bus.publishEvent(room('old'), Buffer.from('old-event'));
+      await until('old traffic at b', () => b.rec.voice('old').length >= 50 && b.rec.events('old').length >= 1, timeoutMs);
+
+      const late = await start('contract-late');
+      await awaitLink(a.bus, late.rec, timeoutMs);
+      a.bus.publishVoice(room('new'), frame(1));
+      await until('new frame at the late node', () => late.rec.voice('new').length >= 1, timeoutMs);
+      expect(late.rec.voice('old')).toHaveLength(0);
+      expect(late.rec.events('old')).toHaveLength(0);
+    });
+
+    it('drops voice and rejects events when not started or closed, without throwing', async () => {
+      const idle = cluster.create('contract-idle');
+      open.push(idle);
+      expect(() => idle.publishVoice(room('r1'), frame(1))).not.toThrow();
+      await expect(idle.publishEvent(room('r1'), Buffer.from('x'))).rejects.toBeInstanceOf(BusClosedError);
+      expect(idle.stats().voiceFramesDropped).toBe(1);
+      expect(idle.isStarted()).toBe(false);
+
+      const a = await start('contract-a');
+      expect(a.bus.isStarted()).toBe(true);
+      await a.bus.close();
+      expect(a.bus.isStarted()).toBe(false);
+      expect(() => a.bus.publishVoice(room('r1'), frame(1))).not.toThrow();
+      await expect(a.bus.publishEvent(room('r1'), Buffer.from('x'))).rejects.toBeInstanceOf(BusClosedError);
+    });
+  });
+}

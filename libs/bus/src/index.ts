@@ -1,0 +1,5 @@
+export * from './bus';
+export * from './memory-bus';
+export * from './rocketmq-bus';
+export * from './create-bus';
+export * from './batch-codec';

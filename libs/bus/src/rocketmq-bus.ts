@@ -1,0 +1,299 @@
+import { format } from 'node:util';
+import { ConsumeResult, Producer, PushConsumer, type ILogger, type MessageView } from 'rocketmq-client-nodejs';
+import type { NodeId, RoomId } from '@voiceroom/protocol';
+import { BusClosedError, BusPublishError, emptyBusStats, type Bus, type BusHandler, type BusStats } from './bus';
+import { BatchWriter, forEachEntry, readBatchHeader } from './batch-codec';
+
+export interface RocketMQBusOptions {
+  nodeId: NodeId;
+  /** gRPC endpoints of the RocketMQ proxy, e.g. "127.0.0.1:8081" (several separated by ';'). */
+  endpoints: string;
+  voiceTopic: string;
+  eventTopic: string;
+  /** Consumer group = prefix + node id; one group per node is what makes the topic a broadcast. */
+  consumerGroupPrefix: string;
+  namespace?: string;
+  /** At most this many voice messages per second (the linger follows from it). */
+  maxVoiceMessagesPerSecond: number;
+  /** Largest voice message body; frames beyond it while a send is pending are dropped. */
+  maxVoiceBatchBytes: number;
+  /** Voice older than this (from its birth on the publishing node) is dropped on both ends. */
+  voiceDeadlineMs: number;
+  /** Per-call timeout for producer sends and consumer calls. */
+  requestTimeoutMs?: number;
+  log: BusLogger;
+}
+
+/** The subset of a pino logger the bus uses. */
+export interface BusLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const EVENT_RETRY_MIN_MS = 100;
+const EVENT_RETRY_MAX_MS = 2000;
+const EVENT_QUEUE_LIMIT = 10_000;
+
+interface QueuedEvent {
+  body: Buffer;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+export class RocketMQBus implements Bus {
+  readonly kind = 'rocketmq';
+  readonly nodeId: NodeId;
+  private producer: Producer | undefined;
+  private consumer: PushConsumer | undefined;
+  private handler: BusHandler | undefined;
+  private startedAt = 0;
+  private closed = false;
+  private readonly counters = emptyBusStats();
+  private readonly clientLogger: ILogger;
+
+  private readonly voice: BatchWriter;
+  private readonly minIntervalMs: number;
+  private voiceInFlight = false;
+  private voiceTimer: NodeJS.Timeout | undefined;
+  private voiceImmediate: NodeJS.Immediate | undefined;
+  private lastVoiceSendAt = 0;
+  private lastVoiceFailureLogAt = 0;
+
+  private readonly eventQueue: QueuedEvent[] = [];
+  private eventSending = false;
+  private readonly eventWriter: BatchWriter;
+
+  constructor(private readonly options: RocketMQBusOptions) {
+    this.nodeId = options.nodeId;
+    this.minIntervalMs = 1000 / options.maxVoiceMessagesPerSecond;
+    this.voice = new BatchWriter(options.nodeId, options.maxVoiceBatchBytes);
+    this.eventWriter = new BatchWriter(options.nodeId, 256 * 1024);
+    this.clientLogger = clientLogger(options.log);
+  }
+
+  get consumerGroup(): string {
+    return this.options.consumerGroupPrefix + this.nodeId;
+  }
+
+  /** May be called again after it failed (fresh clients each time). */
+  async start(handler: BusHandler): Promise<void> {
+    if (this.closed) throw new BusClosedError();
+    const { voiceTopic, eventTopic } = this.options;
+    this.startedAt = Date.now();
+    const producer = new Producer({
+      endpoints: this.options.endpoints,
+      namespace: this.options.namespace ?? '',
+      topics: [voiceTopic, eventTopic],
+      requestTimeout: this.options.requestTimeoutMs ?? 3000,
+      maxAttempts: 1,
+      logger: this.clientLogger,
+    });
+    const consumer = new PushConsumer({
+      endpoints: this.options.endpoints,
+      namespace: this.options.namespace ?? '',
+      consumerGroup: this.consumerGroup,
+      subscriptions: new Map([
+        [voiceTopic, '*'],
+        [eventTopic, '*'],
+      ]),
+      requestTimeout: this.options.requestTimeoutMs ?? 3000,
+      logger: this.clientLogger,
+      messageListener: { consume: (message) => this.receive(message) },
+    });
+    // The listener checks `this.handler`, so nothing is delivered before start resolves.
+    this.consumer = consumer;
+    try {
+      await Promise.all([producer.startup(), consumer.startup()]);
+    } catch (error) {
+      await Promise.allSettled([producer.shutdown(), consumer.shutdown()]);
+      this.consumer = undefined;
+      throw new BusPublishError(`could not start RocketMQ clients at ${this.options.endpoints}`, { cause: error });
+    }
+    if (this.closed) {
+      await Promise.allSettled([producer.shutdown(), consumer.shutdown()]);
+      throw new BusClosedError();
+    }
+    this.producer = producer;
+    this.handler = handler;
+    this.options.log.info(
+      { consumerGroup: this.consumerGroup, endpoints: this.options.endpoints, voiceTopic, eventTopic },
+      'rocketmq bus started',
+    );
+  }
+
+  isStarted(): boolean {
+    return this.handler !== undefined && !this.closed;
+  }
+
+  publishVoice(room: RoomId, frame: Uint8Array): void {
+    if (!this.isStarted()) {
+      this.counters.voiceFramesDropped++;
+      return;
+    }
+    if (!this.voice.append(room, frame, Date.now())) {
+      this.counters.voiceFramesDropped++;
+      return;
+    }
+    this.counters.voiceFramesPublished++;
+    if (!this.voiceInFlight) this.scheduleVoiceFlush();
+  }
+
+  /** One message per linger at most: at once if the last send was long enough ago, else when it will be. */
+  private scheduleVoiceFlush(): void {
+    if (this.voiceTimer !== undefined || this.voiceImmediate !== undefined) return;
+    const wait = this.lastVoiceSendAt + this.minIntervalMs - Date.now();
+    if (wait <= 0) {
+      this.voiceImmediate = setImmediate(this.flushVoice);
+    } else {
+      this.voiceTimer = setTimeout(this.flushVoice, wait);
+    }
+  }
+
+  private readonly flushVoice = (): void => {
+    this.voiceTimer = undefined;
+    this.voiceImmediate = undefined;
+    const count = this.voice.size;
+    if (count === 0 || this.closed) return;
+    const now = Date.now();
+    if (now - this.voice.birth > this.options.voiceDeadlineMs) {
+      // The broker was slow or away: these frames would be dropped at every receiver.
+      this.counters.voiceFramesDropped += count;
+      this.voice.clear();
+      return;
+    }
+    const body = this.voice.take();
+    this.voiceInFlight = true;
+    this.lastVoiceSendAt = now;
+    (this.producer as Producer).send({ topic: this.options.voiceTopic, body }).then(
+      () => {
+        this.counters.voiceMessagesPublished++;
+        this.voiceSent();
+      },
+      (error: unknown) => {
+        this.counters.voicePublishFailures++;
+        this.counters.voiceFramesDropped += count;
+        if (now - this.lastVoiceFailureLogAt > 5000) {
+          this.lastVoiceFailureLogAt = now;
+          this.options.log.warn(
+            { err: error, framesDropped: this.counters.voiceFramesDropped },
+            'voice publish failed (logged at most every 5 s)',
+          );
+        }
+        this.voiceSent();
+      },
+    );
+  };
+
+  private voiceSent(): void {
+    this.voiceInFlight = false;
+    if (this.voice.size > 0) this.scheduleVoiceFlush();
+  }
+
+  publishEvent(room: RoomId, payload: Uint8Array): Promise<void> {
+    if (!this.isStarted()) return Promise.reject(new BusClosedError());
+    if (this.eventQueue.length >= EVENT_QUEUE_LIMIT) {
+      this.counters.eventPublishFailures++;
+      return Promise.reject(new BusPublishError(`event queue full (${EVENT_QUEUE_LIMIT} events)`));
+    }
+    if (!this.eventWriter.append(room, payload, Date.now())) {
+      this.eventWriter.clear();
+      return Promise.reject(new BusPublishError(`event of ${payload.length} bytes is too large`));
+    }
+    const body = this.eventWriter.take();
+    return new Promise((resolve, reject) => {
+      this.eventQueue.push({ body, resolve, reject });
+      if (!this.eventSending) void this.sendEvents();
+    });
+  }
+
+  /** Sends queued events one at a time, in order, retrying each until stored or the bus closes. */
+  private async sendEvents(): Promise<void> {
+    this.eventSending = true;
+    let delay = EVENT_RETRY_MIN_MS;
+    while (this.eventQueue.length > 0) {
+      const item = this.eventQueue[0] as QueuedEvent;
+      if (this.closed) {
+        this.eventQueue.shift();
+        item.reject(new BusClosedError());
+        continue;
+      }
+      try {
+        await (this.producer as Producer).send({ topic: this.options.eventTopic, body: item.body });
+        this.eventQueue.shift();
+        this.counters.eventsPublished++;
+        delay = EVENT_RETRY_MIN_MS;
+        item.resolve();
+      } catch (error) {
+        this.counters.eventPublishFailures++;
+        this.options.log.warn({ err: error, retryInMs: delay, queued: this.eventQueue.length }, 'event publish failed, retrying');
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, EVENT_RETRY_MAX_MS);
+      }
+    }
+    this.eventSending = false;
+  }
+
+  /** Synchronous on purpose: the client then hands us a batch's messages in order. */
+  private receive(message: MessageView): ConsumeResult {
+    const handler = this.handler;
+    if (!handler) return ConsumeResult.SUCCESS;
+    const body = message.body;
+    const header = readBatchHeader(body);
+    if (!header) {
+      this.counters.malformedMessagesDropped++;
+      return ConsumeResult.SUCCESS;
+    }
+    if (header.origin === this.nodeId) {
+      this.counters.ownMessagesDropped++;
+      return ConsumeResult.SUCCESS;
+    }
+    const isVoice = message.topic === this.options.voiceTopic || message.topic.endsWith(`%${this.options.voiceTopic}`);
+    const now = Date.now();
+    if (header.birth < this.startedAt || (isVoice && now - header.birth > this.options.voiceDeadlineMs)) {
+      this.counters.staleMessagesDropped++;
+      return ConsumeResult.SUCCESS;
+    }
+    let ok: boolean;
+    if (isVoice) {
+      this.counters.lastVoiceLagMs = now - header.birth;
+      this.counters.voiceFramesReceived += header.count;
+      ok = forEachEntry(body, header, (room, frame) => handler.onVoice(room, frame, header.origin));
+    } else {
+      this.counters.eventsReceived += header.count;
+      ok = forEachEntry(body, header, (room, payload) => handler.onEvent(room, payload, header.origin));
+    }
+    if (!ok) this.counters.malformedMessagesDropped++;
+    return ConsumeResult.SUCCESS;
+  }
+
+  stats(): BusStats {
+    return { ...this.counters };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.handler = undefined;
+    if (this.voiceTimer) clearTimeout(this.voiceTimer);
+    if (this.voiceImmediate) clearImmediate(this.voiceImmediate);
+    this.voice.clear();
+    for (const item of this.eventQueue.splice(0)) item.reject(new BusClosedError());
+    const results = await Promise.allSettled([this.consumer?.shutdown(), this.producer?.shutdown()]);
+    for (const result of results) {
+      if (result.status === 'rejected') this.options.log.warn({ err: result.reason }, 'rocketmq client shutdown failed');
+    }
+    this.options.log.info({ consumerGroup: this.consumerGroup }, 'rocketmq bus closed');
+  }
+}
+
+/** Routes the client's printf-style logging into ours; its info level is chatty, so it goes to debug. */
+function clientLogger(log: BusLogger): ILogger {
+  return {
+    debug: (...args: unknown[]) => log.debug({ component: 'rocketmq-client' }, format(...args)),
+    info: (...args: unknown[]) => log.debug({ component: 'rocketmq-client' }, format(...args)),
+    warn: (...args: unknown[]) => log.warn({ component: 'rocketmq-client' }, format(...args)),
+    error: (...args: unknown[]) => log.error({ component: 'rocketmq-client' }, format(...args)),
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The bus contract and the RocketMQ-specific promises, against the real broker started by
+ * `npm test` (rocketmq/rocketmq.sh up).
+ */
+import { Producer } from 'rocketmq-client-nodejs';
+import pino from 'pino';
+import type { NodeId, RoomId } from '@voiceroom/protocol';
+import { requireRocketMQ, ROCKETMQ_ENDPOINTS, VOICE_TOPIC, EVENT_TOPIC } from '@voiceroom/testkit';
+import { BatchWriter } from '../src/batch-codec';
+import { awaitLink, busContractSuite, Recorder } from '../src/bus-contract';
+import { RocketMQBus } from '../src/rocketmq-bus';
+
+const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' });
+
+function rocketBus(nodeId: string, overrides: Partial<ConstructorParameters<typeof RocketMQBus>[0]> = {}): RocketMQBus {
+  return new RocketMQBus({
+    nodeId: nodeId as NodeId,
+    endpoints: ROCKETMQ_ENDPOINTS,
+    voiceTopic: VOICE_TOPIC,
+    eventTopic: EVENT_TOPIC,
+    consumerGroupPrefix: 'voiceroom-test-',
+    maxVoiceMessagesPerSecond: 250,
+    maxVoiceBatchBytes: 65536,
+    voiceDeadlineMs: 2000,
+    log,
+    ...overrides,
+  });
+}
+
+beforeAll(async () => {
+  await requireRocketMQ();
+});
+
+busContractSuite('rocketmq', () => ({ create: (nodeId) => rocketBus(nodeId) }), 30_000);
+
+describe('RocketMQ bus specifics', () => {
+  const open: RocketMQBus[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((b) => b.close()));
+  });
+  const started = async (nodeId: string) => {
+    const bus = rocketBus(nodeId);
+    open.push(bus);
+    const rec = new Recorder();
+    await bus.start(rec);
+    return { bus, rec };
+  };
+
+  it('packs a burst of frames into few RocketMQ messages, all delivered in order', async () => {
+    const a = await started('pack-a');
+    const b = await started('pack-b');
+    await awaitLink(a.bus, b.rec, 30_000);
+    const frames = 1000;
+    for (let i = 0; i < frames; i++) {
+      const bytes = Buffer.alloc(100);
+      bytes.writeUInt32BE(i, 0);
+      a.bus.publishVoice('burst' as RoomId, bytes);
+    }
+    const deadline = Date.now() + 20_000;
+    while (b.rec.voice('burst').length < frames && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(b.rec.voice('burst').map((r) => r.bytes.readUInt32BE(0))).toEqual([...Array(frames).keys()]);
+    // 1000 frames of 100 bytes fit in two 64 KiB messages; a message per frame would be 1000.
+    expect(a.bus.stats().voiceMessagesPublished).toBeLessThanOrEqual(20);
+  });
+
+  it('drops voice that arrives older than the voice deadline', async () => {
+    const b = await started('stale-b');
+    const a = await started('stale-a');
+    await awaitLink(a.bus, b.rec, 30_000);
+    const producer = new Producer({ endpoints: ROCKETMQ_ENDPOINTS, namespace: '', topics: [VOICE_TOPIC], logger: quiet });
+    await producer.startup();
+    try {
+      const send = async (roomId: string, birth: number) => {
+        const writer = new BatchWriter('forger' as NodeId, 1024);
+        writer.append(roomId as RoomId, Buffer.from('late'), birth);
+        await producer.send({ topic: VOICE_TOPIC, body: writer.take() });
+      };
+      const staleBefore = b.bus.stats().staleMessagesDropped;
+      await send('too-old', Date.now() - 10_000); // past the 2 s deadline
+      await send('fresh', Date.now());
+      const deadline = Date.now() + 20_000;
+      while (b.rec.voice('fresh').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(b.rec.voice('fresh')).toHaveLength(1);
+      expect(b.rec.voice('too-old')).toHaveLength(0);
+      expect(b.bus.stats().staleMessagesDropped).toBeGreaterThan(staleBefore);
+    } finally {
+      await producer.shutdown();
+    }
+  });
+
+  it('ignores messages that are not batches instead of failing', async () => {
+    const b = await started('junk-b');
+    const a = await started('junk-a');
+    await awaitLink(a.bus, b.rec, 30_000);
+    const producer = new Producer({ endpoints: ROCKETMQ_ENDPOINTS, namespace: '', topics: [VOICE_TOPIC], logger: quiet });
+    await producer.startup();
+    try {
+      await producer.send({ topic: VOICE_TOPIC, body: Buffer.from('not a batch at all') });
+      const deadline = Date.now() + 20_000;
+      while (b.bus.stats().malformedMessagesDropped === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(b.bus.stats().malformedMessagesDropped).toBe(1);
+      a.bus.publishVoice('after-junk' as RoomId, Buffer.from('still works'));
+      while (b.rec.voice('after-junk').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(b.rec.voice('after-junk')[0]?.bytes.toString()).toBe('still works');
+    } finally {
+      await producer.shutdown();
+    }
+  });
+});
+
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };

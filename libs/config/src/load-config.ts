@@ -1,0 +1,116 @@
+import { hostname } from 'node:os';
+import { Value } from '@sinclair/typebox/value';
+import { EnvSchema } from './schema';
+
+export const DEV_JWT_SECRET = 'dev-only-insecure-secret-change-me';
+
+export interface GatewayConfig {
+  readonly env: 'development' | 'test' | 'production';
+  readonly host: string;
+  readonly port: number;
+  readonly nodeId: string;
+  readonly logLevel: string;
+  readonly bus:
+    | { readonly kind: 'memory' }
+    | {
+        readonly kind: 'rocketmq';
+        readonly endpoints: string;
+        readonly namespace: string;
+        readonly voiceTopic: string;
+        readonly eventTopic: string;
+        readonly consumerGroupPrefix: string;
+        readonly maxVoiceMessagesPerSecond: number;
+        readonly maxVoiceBatchBytes: number;
+        readonly voiceDeadlineMs: number;
+      };
+  readonly jwtSecret: string;
+  readonly joinTimeoutMs: number;
+  readonly voice: {
+    readonly maxPayloadBytes: number;
+    readonly maxFramesPerSecond: number;
+    readonly burstFrames: number;
+    readonly deadlineMs: number;
+  };
+  readonly abuse: { readonly maxViolations: number; readonly windowMs: number };
+  readonly socketHighWaterBytes: number;
+  readonly wsMaxMessageBytes: number;
+  readonly heartbeatIntervalMs: number;
+  readonly shutdownDeadlineMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment once; throws ConfigError listing every problem. The result is frozen. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): GatewayConfig {
+  const known = Object.keys(EnvSchema.properties);
+  const raw: Record<string, unknown> = {};
+  for (const key of known) {
+    const value = source[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const withDefaults = Value.Default(EnvSchema, raw);
+  const converted = Value.Convert(EnvSchema, withDefaults);
+  const problems = [...Value.Errors(EnvSchema, converted)].map(
+    (e) => `${e.path.slice(1) || '(root)'}: ${e.message}${e.value === undefined ? '' : ` (got ${JSON.stringify(e.value)})`}`,
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
+  const env = Value.Decode(EnvSchema, converted);
+
+  if (env.NODE_ENV === 'production') {
+    if (env.JWT_SECRET === DEV_JWT_SECRET || env.JWT_SECRET.length < 32) {
+      problems.push('JWT_SECRET: production needs a secret of at least 32 characters (not the development default)');
+    }
+    if (env.NODE_ID === undefined) problems.push('NODE_ID: production needs a stable node id (e.g. the pod name)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const nodeId = env.NODE_ID ?? `node-${hostname().replace(/[^A-Za-z0-9_.:-]/g, '-')}`.slice(0, 64);
+  const config: GatewayConfig = {
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    nodeId,
+    logLevel: env.LOG_LEVEL,
+    bus:
+      env.BUS === 'memory'
+        ? { kind: 'memory' }
+        : {
+            kind: 'rocketmq',
+            endpoints: env.ROCKETMQ_ENDPOINTS,
+            namespace: env.ROCKETMQ_NAMESPACE,
+            voiceTopic: env.ROCKETMQ_VOICE_TOPIC,
+            eventTopic: env.ROCKETMQ_EVENT_TOPIC,
+            consumerGroupPrefix: env.ROCKETMQ_GROUP_PREFIX,
+            maxVoiceMessagesPerSecond: env.BUS_MAX_VOICE_MESSAGES_PER_SEC,
+            maxVoiceBatchBytes: env.BUS_MAX_VOICE_BATCH_BYTES,
+            voiceDeadlineMs: env.VOICE_DEADLINE_MS,
+          },
+    jwtSecret: env.JWT_SECRET,
+    joinTimeoutMs: env.JOIN_TIMEOUT_MS,
+    voice: {
+      maxPayloadBytes: env.VOICE_MAX_PAYLOAD_BYTES,
+      maxFramesPerSecond: env.VOICE_MAX_FPS,
+      burstFrames: env.VOICE_BURST_FRAMES,
+      deadlineMs: env.VOICE_DEADLINE_MS,
+    },
+    abuse: { maxViolations: env.ABUSE_MAX_VIOLATIONS, windowMs: env.ABUSE_WINDOW_MS },
+    socketHighWaterBytes: env.SOCKET_HIGH_WATER_BYTES,
+    wsMaxMessageBytes: env.WS_MAX_MESSAGE_BYTES,
+    heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,
+    shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (typeof child === 'object' && child !== null) deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}

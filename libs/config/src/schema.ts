@@ -1,0 +1,43 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+const Int = (min: number, max: number, defaultValue: number, description: string) =>
+  Type.Integer({ minimum: min, maximum: max, default: defaultValue, description });
+
+/**
+ * Every environment variable the gateway reads. docs/configuration.md is generated from the
+ * same facts by hand: keep them in step.
+ */
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
+    default: 'development',
+  }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address to listen on' }),
+  PORT: Int(0, 65535, 8080, 'HTTP/WebSocket port (0 picks a free one)'),
+  NODE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$', description: 'Stable node identity' })),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  BUS: Type.Union([Type.Literal('memory'), Type.Literal('rocketmq')], { default: 'memory' }),
+  ROCKETMQ_ENDPOINTS: Type.String({ minLength: 1, default: '127.0.0.1:8081' }),
+  ROCKETMQ_NAMESPACE: Type.String({ default: '' }),
+  ROCKETMQ_VOICE_TOPIC: Type.String({ pattern: '^[A-Za-z0-9_%|-]{1,127}$', default: 'voiceroom-voice' }),
+  ROCKETMQ_EVENT_TOPIC: Type.String({ pattern: '^[A-Za-z0-9_%|-]{1,127}$', default: 'voiceroom-events' }),
+  ROCKETMQ_GROUP_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_%|-]{0,60}$', default: 'voiceroom-gw-' }),
+  BUS_MAX_VOICE_MESSAGES_PER_SEC: Int(1, 10_000, 250, 'Upper bound of voice messages a node publishes per second'),
+  BUS_MAX_VOICE_BATCH_BYTES: Int(1024, 4 * 1024 * 1024, 65536, 'Largest voice message body'),
+  VOICE_DEADLINE_MS: Int(20, 60_000, 500, 'Voice older than this is dropped, never played late'),
+  JWT_SECRET: Type.String({ minLength: 1, default: 'dev-only-insecure-secret-change-me' }),
+  JOIN_TIMEOUT_MS: Int(100, 120_000, 5000, 'Time a new socket has to send its join message'),
+  VOICE_MAX_PAYLOAD_BYTES: Int(1, 1275, 512, 'Largest Opus payload in one voice frame'),
+  VOICE_MAX_FPS: Int(1, 1000, 60, 'Sustained voice frames per second per connection'),
+  VOICE_BURST_FRAMES: Int(1, 1000, 30, 'Frames a connection may send above the rate in a burst'),
+  ABUSE_MAX_VIOLATIONS: Int(1, 1_000_000, 100, 'Refused frames within the window that close the socket'),
+  ABUSE_WINDOW_MS: Int(100, 600_000, 10_000, 'Window for ABUSE_MAX_VIOLATIONS'),
+  SOCKET_HIGH_WATER_BYTES: Int(1024, 64 * 1024 * 1024, 65536, 'Unsent bytes above which a socket gets no voice'),
+  WS_MAX_MESSAGE_BYTES: Int(1024, 16 * 1024 * 1024, 65536, 'Messages larger than this close the socket (1009)'),
+  HEARTBEAT_INTERVAL_MS: Int(1000, 600_000, 20_000, 'WebSocket ping interval; a socket missing a pong is closed'),
+  SHUTDOWN_DEADLINE_MS: Int(0, 600_000, 10_000, 'Longest a SIGTERM drain may take'),
+});
+
+export type Env = Static<typeof EnvSchema>;

@@ -1,0 +1,4 @@
+export * from './ids';
+export * from './voice-frame';
+export * from './close-codes';
+export * from './control';

@@ -1,0 +1,128 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from './paths';
+import { waitFor } from './wait';
+import { TEST_JWT_SECRET } from './tokens';
+
+export interface GatewayProcessOptions {
+  nodeId: string;
+  bus?: 'memory' | 'rocketmq';
+  env?: Record<string, string>;
+}
+
+/**
+ * A gateway in its own OS process, started the way production starts it (server.ts), on a free
+ * port of 127.0.0.1. Output is kept for diagnostics.
+ */
+export class GatewayProcess {
+  readonly output: string[] = [];
+  port = 0;
+  exitCode: number | null | undefined;
+  private exited: Promise<void>;
+
+  private constructor(
+    readonly nodeId: string,
+    private readonly child: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+      this.exitCode = code ?? (signal ? -1 : null);
+      resolve();
+    }));
+    const collect = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        this.output.push(line);
+        if (this.output.length > 500) this.output.shift();
+        if (this.port === 0 && line.includes('voice-room gateway listening')) {
+          try {
+            this.port = Number(new URL((JSON.parse(line) as { address: string }).address).port);
+          } catch {
+            /* not JSON: ignore */
+          }
+        }
+      }
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+  }
+
+  static async start(options: GatewayProcessOptions): Promise<GatewayProcess> {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=development', '--import', 'tsx', join(REPO_ROOT, 'apps/gateway/src/server.ts')],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          NODE_ENV: 'test',
+          HOST: '127.0.0.1',
+          PORT: '0',
+          NODE_ID: options.nodeId,
+          BUS: options.bus ?? 'rocketmq',
+          ROCKETMQ_ENDPOINTS: process.env.ROCKETMQ_ENDPOINTS ?? '127.0.0.1:8081',
+          JWT_SECRET: TEST_JWT_SECRET,
+          LOG_LEVEL: 'info',
+          ...options.env,
+        },
+      },
+    );
+    const gateway = new GatewayProcess(options.nodeId, child);
+    try {
+      await waitFor(`gateway ${options.nodeId} to listen`, () => gateway.exitCode === undefined ? gateway.port : Promise.reject(new Error('exited')), 30_000, 50);
+      await gateway.waitReady(60_000);
+    } catch (error) {
+      await gateway.kill();
+      throw new Error(`${String(error)}\n--- gateway ${options.nodeId} output ---\n${gateway.output.slice(-40).join('\n')}`);
+    }
+    return gateway;
+  }
+
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.port}/ws`;
+  }
+
+  get httpUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async waitReady(timeoutMs: number): Promise<void> {
+    await waitFor(
+      `gateway ${this.nodeId} /readyz`,
+      async () => {
+        if (this.exitCode !== undefined) throw new Error(`gateway exited with ${this.exitCode}`);
+        const response = await fetch(`${this.httpUrl}/readyz`);
+        return response.status === 200;
+      },
+      timeoutMs,
+      200,
+    );
+  }
+
+  /** Reads one counter from /metrics. */
+  async metric(name: string): Promise<number> {
+    const text = await (await fetch(`${this.httpUrl}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
+  }
+
+  get alive(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  async stop(graceMs = 15_000): Promise<void> {
+    if (this.exitCode !== undefined) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  async kill(): Promise<void> {
+    if (this.exitCode !== undefined) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}

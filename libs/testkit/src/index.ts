@@ -1,0 +1,6 @@
+export * from './paths';
+export * from './wait';
+export * from './rocketmq';
+export * from './gateway-process';
+export * from './tokens';
+export * from './voice-client';

@@ -1,0 +1,61 @@
+import WebSocket from 'ws';
+import { VoiceRoomClient, type VoiceFrame, type WebSocketFactory } from '@voiceroom/client';
+import type { ErrorMessage, JoinedMessage, SpeakerId } from '@voiceroom/protocol';
+import { waitFor } from './wait';
+
+export interface Heard {
+  speaker: SpeakerId;
+  sequence: number;
+  timestamp: number;
+  payload: Buffer;
+}
+
+/** A client that records everything it hears, for assertions. */
+export class RecordingClient extends VoiceRoomClient {
+  readonly heard: Heard[] = [];
+  readonly errors: ErrorMessage[] = [];
+  readonly events: string[] = [];
+  closeInfo: { code: number; reason: string } | undefined;
+
+  constructor(url: string) {
+    super(url, { WebSocket: WebSocket as unknown as WebSocketFactory });
+    this.on('voice', (frame: VoiceFrame) =>
+      this.heard.push({ speaker: frame.speaker, sequence: frame.sequence, timestamp: frame.timestamp, payload: Buffer.from(frame.payload) }),
+    );
+    this.on('error', (error) => this.errors.push(error));
+    this.on('member_joined', (m) => this.events.push(`joined:${m.userId}`));
+    this.on('member_left', (m) => this.events.push(`left:${m.userId}`));
+    this.on('close', (info) => (this.closeInfo = info));
+  }
+
+  static async join(url: string, token: string): Promise<RecordingClient> {
+    const client = new RecordingClient(url);
+    await client.connect(token);
+    return client;
+  }
+
+  get sid(): SpeakerId {
+    return (this.self as NonNullable<typeof this.self>).sid;
+  }
+
+  /** Sends `count` frames whose payload encodes (speaker tag, index), paced `intervalMs` apart. */
+  async speak(count: number, tag: number, intervalMs = 20, firstSequence = 0): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const payload = Buffer.alloc(60);
+      payload.writeUInt32BE(tag, 0);
+      payload.writeUInt32BE(i, 4);
+      this.sendVoice(firstSequence + i, Date.now(), 20, payload);
+      if (intervalMs > 0) await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+
+  heardFrom(speaker: SpeakerId): Heard[] {
+    return this.heard.filter((h) => h.speaker === speaker);
+  }
+
+  waitClosed(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
+    return waitFor('the socket to close', () => this.closeInfo, timeoutMs);
+  }
+}
+
+export type { JoinedMessage };
