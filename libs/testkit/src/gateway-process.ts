@@ -107,6 +107,10 @@ export class GatewayProcess {
     return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get alive(): boolean {
     return this.exitCode === undefined;
   }
