@@ -52,8 +52,14 @@ export class Session implements HubMember {
     this.joinTimer = setTimeout(() => this.close(CloseCode.JoinTimeout, 'no join message in time'), node.config.joinTimeoutMs);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       this.awaitingPong = false;
-      if (isBinary) this.onBinary(data);
-      else this.onText(data);
+      try {
+        if (isBinary) this.onBinary(data);
+        else this.onText(data);
+      } catch (error) {
+        // A bug must cost one connection, never the process and every room on it.
+        node.log.error({ err: error, user: this.info?.userId }, 'unexpected error handling a client message');
+        this.close(CloseCode.InternalError, 'internal error');
+      }
     });
     ws.on('pong', () => {
       this.awaitingPong = false;
@@ -99,11 +105,6 @@ export class Session implements HubMember {
       this.violation(ErrorCode.NotAllowedToSpeak, 'your role may not send audio');
       return;
     }
-    if (!this.takeRateToken()) {
-      stats.framesRefusedRate++;
-      this.violation(ErrorCode.VoiceRateLimited, `more than ${this.node.config.voice.maxFramesPerSecond} frames per second`);
-      return;
-    }
     const result = checkClientVoiceFrame(data, this.node.config.voice.maxPayloadBytes);
     if (result !== VoiceDecodeResult.Ok) {
       if (result === VoiceDecodeResult.TooLarge) {
@@ -113,6 +114,11 @@ export class Session implements HubMember {
         stats.framesRefusedMalformed++;
         this.violation(ErrorCode.VoiceFrameInvalid, describeVoiceDecodeResult(result));
       }
+      return;
+    }
+    if (!this.takeRateToken()) {
+      stats.framesRefusedRate++;
+      this.violation(ErrorCode.VoiceRateLimited, `more than ${this.node.config.voice.maxFramesPerSecond} frames per second`);
       return;
     }
     this.node.relayFromClient(this, data);
@@ -177,7 +183,7 @@ export class Session implements HubMember {
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     clearTimeout(this.joinTimer);
-    if (this.ws.readyState === OPEN) this.ws.close(code, reason.slice(0, 120));
+    if (this.ws.readyState === OPEN) this.ws.close(code, closeReason(reason));
     else this.ws.terminate();
     this.onClosed();
   }
@@ -189,4 +195,11 @@ export class Session implements HubMember {
     clearTimeout(this.joinTimer);
     this.node.closed(this, wasJoined);
   }
+}
+
+/** A close reason must fit in 123 bytes of UTF-8 (RFC 6455 §5.5), or ws throws. */
+export function closeReason(reason: string): string {
+  let text = reason;
+  while (Buffer.byteLength(text, 'utf8') > 123) text = text.slice(0, -1);
+  return text;
 }

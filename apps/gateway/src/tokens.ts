@@ -29,7 +29,7 @@ export function createTokenService(secret: string): TokenService {
     key: secret,
     algorithms: ['HS256'],
     allowedAud: JOIN_AUDIENCE,
-    requiredClaims: ['exp', 'sub', 'room', 'role'],
+    requiredClaims: ['aud', 'exp', 'sub', 'room', 'role'],
     clockTolerance: 5000,
     cache: 1000,
   });

@@ -5,7 +5,7 @@
 import WebSocket from 'ws';
 import type { FastifyInstance } from 'fastify';
 import { CloseCode, ErrorCode, writeClientVoiceFrame } from '@voiceroom/protocol';
-import { joinToken, RecordingClient, sleep, unsignedToken, waitFor } from '@voiceroom/testkit';
+import { joinToken, RecordingClient, sleep, TEST_JWT_SECRET, unsignedToken, waitFor } from '@voiceroom/testkit';
 import { startGateway } from './helpers';
 
 let app: FastifyInstance;
@@ -90,6 +90,20 @@ describe('joining', () => {
     const result = await closeCodeFor(messages);
     expect(result.code).toBe(CloseCode.ProtocolError);
     expect(result.reason.length).toBeGreaterThan(0);
+  });
+
+  it('survives a message type made of multi-byte characters (close reasons are bounded in bytes)', async () => {
+    const result = await closeCodeFor([JSON.stringify({ type: '€'.repeat(200) })]);
+    expect(result.code).toBe(CloseCode.ProtocolError);
+    const alice = await join('alice', 'j4'); // the process is still serving
+    expect(alice.joined?.room).toBe('j4');
+  });
+
+  it('refuses a correctly signed token that lacks the join audience', async () => {
+    const { createSigner } = await import('fast-jwt');
+    const sign = createSigner({ key: TEST_JWT_SECRET, algorithm: 'HS256' });
+    const token = sign({ sub: 'mallory', room: 'j2', role: 'host', exp: Math.floor(Date.now() / 1000) + 60 });
+    expect((await closeCodeFor([JSON.stringify({ type: 'join', token })])).code).toBe(CloseCode.TokenInvalid);
   });
 
   it('closes with 1009 when a message exceeds the absolute limit', async () => {

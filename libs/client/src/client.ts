@@ -123,7 +123,12 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
       socket.onmessage = (event) => {
         const data = event.data;
         if (typeof data === 'string') {
-          const message = JSON.parse(data) as ServerMessage;
+          let message: ServerMessage;
+          try {
+            message = JSON.parse(data) as ServerMessage;
+          } catch {
+            return; // not ours to fail on: ignore what cannot be read
+          }
           if (message.type === 'joined' && !settled) {
             settled = true;
             this.onJoined(message);

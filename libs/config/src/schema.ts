@@ -31,7 +31,7 @@ export const EnvSchema = Type.Object({
   JOIN_TIMEOUT_MS: Int(100, 120_000, 5000, 'Time a new socket has to send its join message'),
   VOICE_MAX_PAYLOAD_BYTES: Int(1, 1275, 512, 'Largest Opus payload in one voice frame'),
   VOICE_MAX_FPS: Int(1, 1000, 60, 'Sustained voice frames per second per connection'),
-  VOICE_BURST_FRAMES: Int(1, 1000, 30, 'Frames a connection may send above the rate in a burst'),
+  VOICE_BURST_FRAMES: Int(1, 1000, 30, 'Size of the per-connection token bucket: frames that may arrive at once'),
   ABUSE_MAX_VIOLATIONS: Int(1, 1_000_000, 100, 'Refused frames within the window that close the socket'),
   ABUSE_WINDOW_MS: Int(100, 600_000, 10_000, 'Window for ABUSE_MAX_VIOLATIONS'),
   SOCKET_HIGH_WATER_BYTES: Int(1024, 64 * 1024 * 1024, 65536, 'Unsent bytes above which a socket gets no voice'),

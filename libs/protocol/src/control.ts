@@ -88,7 +88,7 @@ export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: stri
 
 /** Parses and validates one client text message. Never throws. */
 export function decodeClientMessage(text: string): DecodeResult<ClientMessage> {
-  if (text.length > MAX_CONTROL_MESSAGE_BYTES) return { ok: false, reason: 'message too long' };
+  if (text.length > MAX_CONTROL_MESSAGE_BYTES) return { ok: false, reason: 'message too long' }; // callers check bytes first
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -111,7 +111,7 @@ export function decodeClientMessage(text: string): DecodeResult<ClientMessage> {
       }
       return { ok: true, value: message.t === undefined ? { type: 'ping' } : { type: 'ping', t: message.t } };
     default:
-      return { ok: false, reason: `unknown message type ${JSON.stringify(String(message.type)).slice(0, 40)}` };
+      return { ok: false, reason: 'unknown message type' };
   }
 }
 
