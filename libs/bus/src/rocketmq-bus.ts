@@ -35,6 +35,8 @@ export interface BusLogger {
 const EVENT_RETRY_MIN_MS = 100;
 const EVENT_RETRY_MAX_MS = 2000;
 const EVENT_QUEUE_LIMIT = 10_000;
+const START_ATTEMPTS = 3;
+const START_TIMEOUT_MS = 10_000;
 
 interface QueuedEvent {
   body: Buffer;
@@ -77,9 +79,25 @@ export class RocketMQBus implements Bus {
     return this.options.consumerGroupPrefix + this.nodeId;
   }
 
-  /** May be called again after it failed (fresh clients each time). */
+  /**
+   * Starts fresh clients; a start that hangs is abandoned and tried again with new clients
+   * (client 1.0.8 waits for its first settings from the proxy without a timeout, and that
+   * answer was seen never to come now and then). May be called again after it failed.
+   */
   async start(handler: BusHandler): Promise<void> {
-    if (this.closed) throw new BusClosedError();
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) throw new BusClosedError();
+      try {
+        await this.startOnce(handler);
+        return;
+      } catch (error) {
+        if (attempt >= START_ATTEMPTS || this.closed) throw error;
+        this.options.log.warn({ err: error, attempt, consumerGroup: this.consumerGroup }, 'rocketmq clients did not start; retrying with new ones');
+      }
+    }
+  }
+
+  private async startOnce(handler: BusHandler): Promise<void> {
     const { voiceTopic, eventTopic } = this.options;
     this.startedAt = Date.now();
     const producer = new Producer({
@@ -104,16 +122,29 @@ export class RocketMQBus implements Bus {
     });
     // The listener checks `this.handler`, so nothing is delivered before start resolves.
     this.consumer = consumer;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.all([producer.startup(), consumer.startup()]);
+      await Promise.race([
+        Promise.all([producer.startup(), consumer.startup()]),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`startup took more than ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+        }),
+      ]);
     } catch (error) {
       await Promise.allSettled([producer.shutdown(), consumer.shutdown()]);
       this.consumer = undefined;
       throw new BusPublishError(`could not start RocketMQ clients at ${this.options.endpoints}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
     }
     if (this.closed) {
       await Promise.allSettled([producer.shutdown(), consumer.shutdown()]);
       throw new BusClosedError();
+    }
+    // Receiving begins only when the consumer's first assignment scan has made its process
+    // queues (about 1 s after startup); until then nothing would arrive.
+    if (!(await waitForQueues(consumer, 2, 15_000))) {
+      this.options.log.warn({ consumerGroup: this.consumerGroup }, 'consumer has no queue assignment yet; receiving will start when it has');
     }
     this.producer = producer;
     this.handler = handler;
@@ -280,6 +311,9 @@ export class RocketMQBus implements Bus {
     if (this.voiceImmediate) clearImmediate(this.voiceImmediate);
     this.voice.clear();
     for (const item of this.eventQueue.splice(0)) item.reject(new BusClosedError());
+    // Client 1.0.8 creates its process queues in a scan that shutdown() does not cancel: shutting
+    // down before that scan ran leaves queues polling forever. Let it run first (bounded).
+    if (this.consumer) await waitForQueues(this.consumer, 2, 3000);
     const results = await Promise.allSettled([this.consumer?.shutdown(), this.producer?.shutdown()]);
     for (const result of results) {
       if (result.status === 'rejected') this.options.log.warn({ err: result.reason }, 'rocketmq client shutdown failed');
@@ -288,12 +322,39 @@ export class RocketMQBus implements Bus {
   }
 }
 
-/** Routes the client's printf-style logging into ours; its info level is chatty, so it goes to debug. */
+async function waitForQueues(consumer: PushConsumer, count: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (consumer.getQueueSize() < count) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+/**
+ * Routes the client's printf-style logging into ours. Its info level is chatty, so it goes to
+ * debug; while the broker is away it repeats the same error every second, so each kind of
+ * warning or error is logged at most once per 10 s, with the number of repeats left out.
+ */
 function clientLogger(log: BusLogger): ILogger {
+  const lastLogged = new Map<string, { at: number; suppressed: number }>();
+  const limited = (level: 'warn' | 'error') => (...args: unknown[]) => {
+    const message = format(...args);
+    const key = `${level}:${message.replace(/clientId=\S+/g, '').replace(/\d+/g, '#').slice(0, 80)}`;
+    const now = Date.now();
+    const seen = lastLogged.get(key);
+    if (seen && now - seen.at < 10_000) {
+      seen.suppressed++;
+      return;
+    }
+    lastLogged.set(key, { at: now, suppressed: 0 });
+    if (lastLogged.size > 200) lastLogged.clear();
+    log.warn({ component: 'rocketmq-client', clientLevel: level, repeatsSuppressed: seen?.suppressed ?? 0 }, message.split('\n')[0] ?? message);
+  };
   return {
     debug: (...args: unknown[]) => log.debug({ component: 'rocketmq-client' }, format(...args)),
     info: (...args: unknown[]) => log.debug({ component: 'rocketmq-client' }, format(...args)),
-    warn: (...args: unknown[]) => log.warn({ component: 'rocketmq-client' }, format(...args)),
-    error: (...args: unknown[]) => log.error({ component: 'rocketmq-client' }, format(...args)),
+    warn: limited('warn'),
+    error: limited('error'),
   };
 }

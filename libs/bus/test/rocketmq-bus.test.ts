@@ -46,7 +46,7 @@ describe('RocketMQ bus specifics', () => {
     return { bus, rec };
   };
 
-  it('packs a burst of frames into few RocketMQ messages, all delivered in order', async () => {
+  it('packs frames arriving in bursts into few RocketMQ messages, all delivered in order', async () => {
     const a = await started('pack-a');
     const b = await started('pack-b');
     await awaitLink(a.bus, b.rec, 30_000);
@@ -55,12 +55,26 @@ describe('RocketMQ bus specifics', () => {
       const bytes = Buffer.alloc(100);
       bytes.writeUInt32BE(i, 0);
       a.bus.publishVoice('burst' as RoomId, bytes);
+      if (i % 100 === 99) await new Promise((r) => setTimeout(r, 5)); // 100 frames every ~5 ms
     }
     const deadline = Date.now() + 20_000;
     while (b.rec.voice('burst').length < frames && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(b.rec.voice('burst').map((r) => r.bytes.readUInt32BE(0))).toEqual([...Array(frames).keys()]);
-    // 1000 frames of 100 bytes fit in two 64 KiB messages; a message per frame would be 1000.
-    expect(a.bus.stats().voiceMessagesPublished).toBeLessThanOrEqual(20);
+    // A message per frame would be 1000.
+    expect(a.bus.stats().voiceMessagesPublished).toBeLessThanOrEqual(30);
+    expect(a.bus.stats().voiceFramesDropped).toBe(0);
+  });
+
+  it('drops and counts the frames that do not fit while a send is pending, never blocking the caller', async () => {
+    const a = rocketBus('overflow-a', { maxVoiceBatchBytes: 4096 });
+    open.push(a);
+    await a.start(new Recorder());
+    const started = Date.now();
+    for (let i = 0; i < 1000; i++) a.publishVoice('burst' as RoomId, Buffer.alloc(100));
+    expect(Date.now() - started).toBeLessThan(500);
+    const stats = a.stats();
+    expect(stats.voiceFramesPublished).toBeLessThan(100); // one 4 KiB batch holds 37 frames of 100 bytes
+    expect(stats.voiceFramesPublished + stats.voiceFramesDropped).toBe(1000);
   });
 
   it('drops voice that arrives older than the voice deadline', async () => {
