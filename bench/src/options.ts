@@ -1,0 +1,87 @@
+/** Command-line options of the voice load benchmark. */
+export interface LoadOptions {
+  rooms: number;
+  members: number;
+  /** Speakers per room. */
+  speakers: number;
+  /** Measured window, seconds. */
+  seconds: number;
+  /** Load before the window, seconds (not measured). */
+  warmup: number;
+  /** Wait after sending stops for the window's last frames, seconds. */
+  drain: number;
+  /** Opus payload bytes per frame (at least 12: the load generator writes its own send time and index in it). */
+  payload: number;
+  bus: 'rocketmq' | 'memory';
+  nodes: 1 | 2;
+  /** Free text in the report and the JSON line. */
+  label: string;
+  /** Also write the JSON result to this file. */
+  out: string | undefined;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+  --rooms N        rooms (10)
+  --members M      members per room (20)
+  --speakers S     speakers per room (1)
+  --seconds D      measured window in seconds (20)
+  --warmup W       load before the window, not measured (5)
+  --drain X        wait for in-flight frames after sending stops (3)
+  --payload B      payload bytes per frame, 12..1275 (100)
+  --bus rocketmq|memory   (rocketmq; memory allows one node only)
+  --nodes 1|2      gateway processes (2)
+  --label TEXT     name of the run in the report
+  --out FILE       also write the JSON result to FILE`;
+
+export class UsageError extends Error {}
+
+export function parseOptions(argv: readonly string[]): LoadOptions {
+  const raw = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--help' || arg === '-h') throw new UsageError('');
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`);
+    const eq = arg.indexOf('=');
+    if (eq > 0) {
+      raw.set(arg.slice(2, eq), arg.slice(eq + 1));
+    } else {
+      const value = argv[i + 1];
+      if (value === undefined) throw new UsageError(`${arg} needs a value`);
+      raw.set(arg.slice(2), value);
+      i++;
+    }
+  }
+  const known = ['rooms', 'members', 'speakers', 'seconds', 'warmup', 'drain', 'payload', 'bus', 'nodes', 'label', 'out'];
+  for (const key of raw.keys()) if (!known.includes(key)) throw new UsageError(`unknown option --${key}`);
+
+  const int = (key: string, fallback: number, min: number, max: number): number => {
+    const text = raw.get(key);
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${key} must be an integer in ${min}..${max}, got '${text}'`);
+    return value;
+  };
+  const bus = raw.get('bus') ?? 'rocketmq';
+  if (bus !== 'rocketmq' && bus !== 'memory') throw new UsageError(`--bus must be rocketmq or memory, got '${bus}'`);
+  const nodes = int('nodes', bus === 'memory' ? 1 : 2, 1, 2) as 1 | 2;
+  if (bus === 'memory' && nodes !== 1) {
+    throw new UsageError('--bus memory joins nothing across processes: use --nodes 1 (or --bus rocketmq)');
+  }
+  const options: LoadOptions = {
+    rooms: int('rooms', 10, 1, 1000),
+    members: int('members', 20, 2, 1000),
+    speakers: int('speakers', 1, 1, 1000),
+    seconds: int('seconds', 20, 1, 600),
+    warmup: int('warmup', 5, 0, 300),
+    drain: int('drain', 3, 1, 60),
+    payload: int('payload', 100, 12, 1275),
+    bus,
+    nodes,
+    label: raw.get('label') ?? '',
+    out: raw.get('out'),
+  };
+  if (options.speakers > options.members) throw new UsageError('--speakers cannot exceed --members');
+  if (options.rooms * options.members > 10_000) throw new UsageError('at most 10,000 connections (rooms × members)');
+  if (!options.label) options.label = `${options.rooms}x${options.members}-s${options.speakers}-${options.bus}-${options.nodes}n`;
+  return options;
+}
