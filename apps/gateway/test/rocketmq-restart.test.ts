@@ -39,7 +39,9 @@ it('keeps same-node audio through a RocketMQ restart and recovers cross-node aud
   try {
     await waitFor('bob hears alice across nodes', () => bob.heard.length > 10, 45_000);
 
+    const downAt = Date.now();
     await rocketmqScript('down');
+    process.stdout.write(`RocketMQ down in ${Date.now() - downAt} ms\n`);
     expect(gw1.alive && gw2.alive).toBe(true);
     const carolBefore = carol.heard.length;
     const bobAfterDown = bob.heard.length;
@@ -64,4 +66,4 @@ it('keeps same-node audio through a RocketMQ restart and recovers cross-node aud
     talking = false;
     await talk;
   }
-});
+}, 240_000);
