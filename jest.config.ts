@@ -8,7 +8,11 @@ import type { Config } from 'jest';
  */
 const config: Config = {
   testEnvironment: 'node',
-  testEnvironmentOptions: { customExportConditions: ['development', 'node', 'node-addons'] },
+  testEnvironmentOptions: {
+    customExportConditions: ['development', 'node', 'node-addons'],
+    // google-protobuf (in the RocketMQ client) keeps its generated namespaces on the global object.
+    globalsCleanup: 'off',
+  },
   roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/bench'],
   testMatch: ['**/?(*.)test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],

@@ -80,7 +80,6 @@ export const ErrorCode = {
   VoiceFrameTooLarge: 'VOICE_FRAME_TOO_LARGE',
   VoiceRateLimited: 'VOICE_RATE_LIMITED',
   NotAllowedToSpeak: 'NOT_ALLOWED_TO_SPEAK',
-  UnknownMessage: 'UNKNOWN_MESSAGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
