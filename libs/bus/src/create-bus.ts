@@ -1,28 +1,20 @@
 import type { NodeId } from '@voiceroom/protocol';
 import type { Bus } from './bus';
 import { MemoryBus, MemoryExchange } from './memory-bus';
-import { RocketMQBus, type BusLogger } from './rocketmq-bus';
+import { RocketMQBus, type BusLogger, type RocketMQBusOptions } from './rocketmq-bus';
 
 export type BusConfig =
   | { kind: 'memory'; exchange?: MemoryExchange }
-  | {
-      kind: 'rocketmq';
-      endpoints: string;
-      voiceTopic: string;
-      eventTopic: string;
-      consumerGroupPrefix: string;
-      namespace?: string;
-      maxVoiceMessagesPerSecond: number;
-      maxVoiceBatchBytes: number;
-      voiceDeadlineMs: number;
-    };
+  | ({ kind: 'rocketmq' } & Omit<RocketMQBusOptions, 'nodeId' | 'log'>);
 
 /** The one place that chooses a bus implementation. */
 export function createBus(nodeId: NodeId, config: BusConfig, log: BusLogger): Bus {
   switch (config.kind) {
     case 'memory':
       return new MemoryBus(nodeId, config.exchange ?? new MemoryExchange());
-    case 'rocketmq':
-      return new RocketMQBus({ nodeId, log, ...config });
+    case 'rocketmq': {
+      const { kind: _kind, ...options } = config;
+      return new RocketMQBus({ nodeId, log, ...options });
+    }
   }
 }
