@@ -80,9 +80,8 @@ export class RocketMQBus implements Bus {
   }
 
   /**
-   * Starts fresh clients; a start that hangs is abandoned and tried again with new clients
-   * (client 1.0.8 waits for its first settings from the proxy without a timeout, and that
-   * answer was seen never to come now and then). May be called again after it failed.
+   * Starts fresh clients; a start that still hangs after the settings nudge below is abandoned
+   * and tried again with new clients. May be called again after it failed.
    */
   async start(handler: BusHandler): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -123,6 +122,20 @@ export class RocketMQBus implements Bus {
     // The listener checks `this.handler`, so nothing is delivered before start resolves.
     this.consumer = consumer;
     let timer: NodeJS.Timeout | undefined;
+    // Client 1.0.8 sends its settings while it fetches routes but starts listening for the answer
+    // only after the last route arrived: with two topics the answer can come in between and be
+    // lost, and startup() then waits forever. Sending the settings again gets a fresh answer.
+    const nudge = setInterval(() => {
+      for (const client of [producer, consumer]) {
+        if (!client.isRunning()) {
+          try {
+            client.getTelemetrySession(client.getEndpoints()).syncSettings();
+          } catch {
+            /* no session yet: the client's own startup sends one */
+          }
+        }
+      }
+    }, 1000);
     try {
       await Promise.race([
         Promise.all([producer.startup(), consumer.startup()]),
@@ -136,6 +149,7 @@ export class RocketMQBus implements Bus {
       throw new BusPublishError(`could not start RocketMQ clients at ${this.options.endpoints}`, { cause: error });
     } finally {
       clearTimeout(timer);
+      clearInterval(nudge);
     }
     if (this.closed) {
       await Promise.allSettled([producer.shutdown(), consumer.shutdown()]);
