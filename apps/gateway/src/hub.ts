@@ -1,4 +1,4 @@
-import type { RoomId, SpeakerId, UserId } from '@voiceroom/protocol';
+import type { RoomId, SpeakerId } from '@voiceroom/protocol';
 import type { MemberInfo } from '@voiceroom/protocol';
 
 /** What the hub needs of a connected member. Delivery methods must never throw or block. */
@@ -59,10 +59,6 @@ export class Hub {
     return true;
   }
 
-  findUser(room: RoomId, userId: UserId): HubMember | undefined {
-    return this.rooms.get(room)?.members.find((m) => m.info.userId === userId);
-  }
-
   /** Sends one shared frame to every member of the room except `except`. Returns deliveries made. */
   fanOutVoice(room: HubRoom, wsFrame: Buffer, except: HubMember | undefined): number {
     let delivered = 0;
@@ -78,9 +74,5 @@ export class Hub {
     const target = this.rooms.get(room);
     if (!target) return;
     for (const member of target.members) if (member !== except) member.deliverText(text);
-  }
-
-  *allMembers(): IterableIterator<HubMember> {
-    for (const room of this.rooms.values()) yield* room.members;
   }
 }

@@ -6,7 +6,6 @@ import type { RoomId, SpeakerId, UserId } from './ids';
 import { isValidId } from './ids';
 
 export type Role = 'host' | 'speaker' | 'listener';
-export const ROLES: readonly Role[] = ['host', 'speaker', 'listener'];
 
 export function isRole(value: unknown): value is Role {
   return value === 'host' || value === 'speaker' || value === 'listener';

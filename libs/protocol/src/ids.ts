@@ -24,11 +24,3 @@ export function parseRoomId(value: unknown): RoomId | undefined {
 export function parseUserId(value: unknown): UserId | undefined {
   return isValidId(value) ? (value as UserId) : undefined;
 }
-
-export function parseNodeId(value: unknown): NodeId | undefined {
-  return isValidId(value) ? (value as NodeId) : undefined;
-}
-
-export function isSpeakerId(value: unknown): value is SpeakerId {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 0xffffffff;
-}
