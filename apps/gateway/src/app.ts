@@ -64,7 +64,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     void node.start();
   });
   app.addHook('preClose', async () => {
-    await node.close();
+    // The drain spreads disconnects over at most half the deadline, leaving the rest for the log.
+    await node.close(Math.min(config.drainSpreadMs, config.shutdownDeadlineMs / 2));
   });
   return app;
 }

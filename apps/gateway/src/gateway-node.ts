@@ -1,11 +1,10 @@
-import { randomInt } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import type { Bus, BusHandler } from '@voiceroom/bus';
+import type { Bus, BusHandler, EventMeta } from '@voiceroom/bus';
 import type { GatewayConfig } from '@voiceroom/config';
 import {
   checkServerVoiceFrame,
   CloseCode,
-  isMemberInfo,
+  ErrorCode,
   isSequenceAfter,
   readSequence,
   readSpeakerId,
@@ -13,17 +12,23 @@ import {
   CLIENT_VOICE_HEADER_BYTES,
   VoiceDecodeResult,
   writeServerVoiceFrame,
-  type MemberInfo,
+  type JoinedMessage,
   type NodeId,
+  type Ref,
+  type ResumedMessage,
+  type RoomCommand,
+  type RoomEventMessage,
   type RoomId,
-  type SpeakerId,
+  type SpeakerLevel,
   type UserId,
 } from '@voiceroom/protocol';
-import { Hub } from './hub';
+import { Hub, type HubRoom } from './hub';
 import { Session } from './session';
 import type { TokenService } from './tokens';
 import { allocBinaryFrame } from './ws-frame';
 import type { Logger } from './logger';
+import { canSpeak, memberInfo, type JoinOutcome, type MemberRecord, type ResumeOutcome, type RoomRecord } from './cluster/cluster-state';
+import { Replica, type NewEntry, type ReplicaListener } from './cluster/replica';
 
 /** Counters read by /metrics and the benchmarks. Plain numbers: the voice path only increments. */
 export interface GatewayStats {
@@ -33,30 +38,45 @@ export interface GatewayStats {
   remoteDeliveries: number;
   remoteFramesOutOfOrder: number;
   remoteFramesMalformed: number;
+  /** Remote frames of a sid that is not in the room, or may not speak (muted, listener). */
+  remoteFramesRefused: number;
   framesRefusedMalformed: number;
   framesRefusedTooLarge: number;
   framesRefusedRate: number;
   framesRefusedNotAllowed: number;
   framesDroppedSlowSocket: number;
   abuseCloses: number;
+  slowConsumerCloses: number;
   joinsAccepted: number;
   joinsRefused: number;
+  resumesAccepted: number;
+  resumesRefused: number;
+  connectionsRefused: number;
+  commandsPublished: number;
+  commandsRefused: number;
   eventPublishFailures: number;
 }
 
-/** Presence events on the event lane (JSON). */
-type PresenceEvent = { type: 'join'; member: MemberInfo } | { type: 'leave'; userId: UserId; sid: SpeakerId };
+/** Frames at or under this level (−dBov) count as speaking. */
+const SPEAKING_LEVEL = 80;
 
-interface RemoteMember {
-  info: MemberInfo;
-  node: NodeId;
+interface PendingRequest {
+  kind: 'join' | 'resume' | 'command';
+  session: Session;
+  timer: NodeJS.Timeout;
+  lastSeq?: number;
+  ref?: Ref;
 }
 
 /**
- * The one place where sessions, the local hub and the cross-node bus meet. Voice from a client
- * goes to local members first, then to the bus; voice from the bus goes to local members.
+ * The one place where sessions, the local hub, the replicated room state and the bus meet.
+ *
+ * Voice: from a client to local members first, then to the bus; from the bus to local members.
+ * Everything else (joins, resumes, leaves, commands) is published on the event log and acted on
+ * when the log applies it (cluster/), identically on every node; this node then tells its own
+ * sessions what happened.
  */
-export class GatewayNode implements BusHandler {
+export class GatewayNode implements BusHandler, ReplicaListener {
   readonly hub = new Hub();
   readonly sessions = new Set<Session>();
   readonly stats: GatewayStats = {
@@ -66,48 +86,76 @@ export class GatewayNode implements BusHandler {
     remoteDeliveries: 0,
     remoteFramesOutOfOrder: 0,
     remoteFramesMalformed: 0,
+    remoteFramesRefused: 0,
     framesRefusedMalformed: 0,
     framesRefusedTooLarge: 0,
     framesRefusedRate: 0,
     framesRefusedNotAllowed: 0,
     framesDroppedSlowSocket: 0,
     abuseCloses: 0,
+    slowConsumerCloses: 0,
     joinsAccepted: 0,
     joinsRefused: 0,
+    resumesAccepted: 0,
+    resumesRefused: 0,
+    connectionsRefused: 0,
+    commandsPublished: 0,
+    commandsRefused: 0,
     eventPublishFailures: 0,
   };
-  /** Members of rooms connected to other nodes, learned from presence events. */
-  private readonly remote = new Map<RoomId, Map<SpeakerId, RemoteMember>>();
-  /** Last sequence relayed per remote speaker: drops duplicates and reordered frames. */
-  private readonly remoteSeq = new Map<SpeakerId, number>();
+  readonly replica: Replica;
+  /** Joined sessions of this node by sid. */
+  private readonly local = new Map<number, Session>();
+  private readonly pending = new Map<string, PendingRequest>();
+  private readonly perIp = new Map<string, number>();
+  private readonly perUser = new Map<UserId, number>();
+  private requests = 0;
   private heartbeat: NodeJS.Timeout | undefined;
+  private speakersTimer: NodeJS.Timeout | undefined;
   private accepting = true;
-  private readonly encoder = new TextEncoder();
-  private readonly decoder = new TextDecoder();
 
   constructor(
     readonly config: GatewayConfig,
     readonly bus: Bus,
     private readonly tokens: TokenService,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.replica = new Replica(
+      bus.nodeId,
+      {
+        bus,
+        log,
+        beatIntervalMs: config.cluster.beatIntervalMs,
+        timeoutMs: config.cluster.nodeTimeoutMs,
+        syncTimeoutMs: config.cluster.syncTimeoutMs,
+      },
+      this,
+    );
+  }
 
   get nodeId(): NodeId {
     return this.bus.nodeId;
   }
 
-  isReady(): boolean {
-    return this.accepting && this.bus.isStarted();
+  get state() {
+    return this.replica.state;
   }
 
-  /** Starts the bus, retrying until it works or the node closes. Resolves once started. */
+  isReady(): boolean {
+    return this.accepting && this.bus.isStarted() && this.replica.isLive();
+  }
+
+  /** Starts the bus (retrying until it works or the node closes), then syncs the room state. */
   async start(): Promise<void> {
-    this.heartbeat = setInterval(() => this.beat(), this.config.heartbeatIntervalMs);
+    this.heartbeat = setInterval(() => this.pingSockets(), this.config.heartbeatIntervalMs);
     this.heartbeat.unref();
+    this.speakersTimer = setInterval(() => this.announceSpeakers(), this.config.speakersIntervalMs);
+    this.speakersTimer.unref();
     for (let attempt = 1; this.accepting; attempt++) {
       try {
         await this.bus.start(this);
-        this.log.info({ node: this.nodeId, bus: this.bus.kind, attempt }, 'bus started, node ready');
+        this.log.info({ node: this.nodeId, bus: this.bus.kind, attempt }, 'bus started, syncing the room state');
+        this.replica.start();
         return;
       } catch (error) {
         if (!this.accepting) return;
@@ -117,11 +165,20 @@ export class GatewayNode implements BusHandler {
     }
   }
 
+  // ---- connections ----------------------------------------------------------------------------
+
   accept(ws: WebSocket, remoteAddress: string): void {
     if (!this.accepting) {
       ws.close(CloseCode.Unavailable, 'gateway shutting down');
       return;
     }
+    const fromIp = this.perIp.get(remoteAddress) ?? 0;
+    if (fromIp >= this.config.limits.connectionsPerIp) {
+      this.stats.connectionsRefused++;
+      ws.close(CloseCode.TooManyConnections, `more than ${this.config.limits.connectionsPerIp} connections from your address`);
+      return;
+    }
+    this.perIp.set(remoteAddress, fromIp + 1);
     this.sessions.add(new Session(ws, remoteAddress, this));
   }
 
@@ -133,53 +190,284 @@ export class GatewayNode implements BusHandler {
       session.close(verified.closeCode, verified.reason);
       return;
     }
+    const { userId, room, role, name } = verified.claims;
+    if (!this.admit(session, userId)) return;
+    const entry: NewEntry = {
+      t: 'join',
+      req: '',
+      room,
+      userId,
+      role,
+      settings: { capacity: this.config.rooms.capacity, seats: this.config.rooms.seats },
+      graceMs: this.config.rooms.resumeGraceMs,
+    };
+    if (name !== undefined) entry.name = name;
+    this.request('join', session, entry);
+  }
+
+  resume(session: Session, token: string, lastSeq: number): void {
+    const verified = this.tokens.verifyResume(token);
+    if (!verified.ok) {
+      this.stats.resumesRefused++;
+      session.close(CloseCode.TokenInvalid, verified.reason);
+      return;
+    }
+    const { userId, room, sid } = verified.claims;
+    if (!this.admit(session, userId)) return;
+    this.request('resume', session, { t: 'resume', req: '', room, userId, sid }, { lastSeq });
+  }
+
+  /** Readiness and per-user limits, checked before a join or resume goes to the log. */
+  private admit(session: Session, userId: UserId): boolean {
     if (!this.isReady()) {
       this.stats.joinsRefused++;
       session.close(CloseCode.Unavailable, 'gateway not ready');
-      return;
+      return false;
     }
-    const { userId, room, role, name } = verified.claims;
-    const sid = this.newSpeakerId(room);
-    const info: MemberInfo = name === undefined ? { userId, sid, role } : { userId, sid, role, name };
-    session.info = info;
-    session.room = room;
-    session.canSpeak = role !== 'listener';
-    session.state = 'joined';
-    session.hubRoom = this.hub.add(session);
-    this.stats.joinsAccepted++;
+    const count = this.perUser.get(userId) ?? 0;
+    if (count >= this.config.limits.connectionsPerUser) {
+      this.stats.connectionsRefused++;
+      session.close(CloseCode.TooManyConnections, `more than ${this.config.limits.connectionsPerUser} connections for this user`);
+      return false;
+    }
+    this.perUser.set(userId, count + 1);
+    session.userId = userId;
+    return true;
+  }
 
-    session.send({
-      type: 'joined',
-      room,
-      self: info,
-      members: this.roster(room).filter((m) => m.sid !== sid),
-      node: this.nodeId,
-      limits: { maxPayloadBytes: this.config.voice.maxPayloadBytes, maxFramesPerSecond: this.config.voice.maxFramesPerSecond },
+  command(session: Session, cmd: RoomCommand): void {
+    const member = session.member as MemberRecord;
+    const { ref, ...plain } = cmd;
+    this.stats.commandsPublished++;
+    this.request('command', session, { t: 'cmd', req: '', room: member.room.id, by: member.sid, cmd: plain as RoomCommand }, ref === undefined ? {} : { ref });
+  }
+
+  /** Publishes a request on the log; its outcome arrives when the log applies it. */
+  private request(kind: PendingRequest['kind'], session: Session, entry: NewEntry, extra: { lastSeq?: number; ref?: Ref } = {}): void {
+    const req = `${this.replica.inc}.${++this.requests}`;
+    (entry as { req: string }).req = req;
+    if (kind !== 'command') session.state = 'pending';
+    const timer = setTimeout(() => this.requestTimedOut(req), this.config.cluster.requestTimeoutMs);
+    this.pending.set(req, { kind, session, timer, ...extra });
+    this.replica.publish(entry).catch((error: unknown) => {
+      this.stats.eventPublishFailures++;
+      this.log.warn({ err: error, kind }, 'request not stored on the event log');
+      this.requestTimedOut(req);
     });
-    this.hub.broadcastText(room, JSON.stringify({ type: 'member_joined', room, member: info }), session);
-    this.publishPresence(room, { type: 'join', member: info });
-    this.log.info({ user: userId, room, role, sid, ip: session.remoteAddress }, 'member joined');
+  }
+
+  private requestTimedOut(req: string): void {
+    const p = this.pending.get(req);
+    if (!p) return;
+    this.pending.delete(req);
+    clearTimeout(p.timer);
+    if (p.kind === 'command') {
+      p.session.send({ type: 'error', code: ErrorCode.Unavailable, message: 'the cluster did not take the command in time', ...(p.ref === undefined ? {} : { ref: p.ref }) });
+    } else {
+      // If the log applies it later, the outcome finds no pending request and is undone.
+      p.session.close(CloseCode.JoinTimeout, 'the cluster did not confirm in time; try again');
+    }
+  }
+
+  private take(origin: NodeId, req: string): PendingRequest | undefined {
+    if (origin !== this.nodeId) return undefined;
+    const p = this.pending.get(req);
+    if (!p) return undefined;
+    this.pending.delete(req);
+    clearTimeout(p.timer);
+    return p;
   }
 
   /** Called once per session when its socket is gone. */
-  closed(session: Session, wasJoined: boolean): void {
+  closed(session: Session, was: Session['state']): void {
     this.sessions.delete(session);
-    if (!wasJoined) return;
-    const { userId, sid } = session.info;
-    if (!this.hub.remove(session)) return;
+    decrement(this.perIp, session.remoteAddress);
+    if (session.userId !== undefined) decrement(this.perUser, session.userId);
+    if (was !== 'joined') return;
+    const member = session.member as MemberRecord;
+    this.hub.remove(session);
     session.hubRoom = undefined;
-    this.hub.broadcastText(session.room, JSON.stringify({ type: 'member_left', room: session.room, userId, sid }));
-    this.publishPresence(session.room, { type: 'leave', userId, sid });
-    this.log.info({ user: userId, room: session.room, sid }, 'member left');
+    if (this.local.get(member.sid) === session) this.local.delete(member.sid);
+    if (session.closeIntent === 'ended') return;
+    const room = member.room.id;
+    const entry: NewEntry =
+      session.closeIntent === 'leave'
+        ? { t: 'leave', room, sid: member.sid }
+        : { t: 'detach', room, sid: member.sid, graceMs: member.room.graceMs };
+    this.publish(entry);
+    this.log.info({ user: member.userId, room, sid: member.sid, how: entry.t }, entry.t === 'leave' ? 'member left' : 'member detached');
   }
+
+  private publish(entry: NewEntry): void {
+    this.replica.publish(entry).catch((error: unknown) => {
+      this.stats.eventPublishFailures++;
+      this.log.warn({ err: error, entry: entry.t }, 'event not stored on the event log');
+    });
+  }
+
+  // ---- what the log decided (ReplicaListener) -------------------------------------------------
+
+  joinDecided(origin: NodeId, req: string, outcome: JoinOutcome): void {
+    if (origin !== this.nodeId) return;
+    const p = this.take(origin, req);
+    if (!p || p.session.state !== 'pending') {
+      // Nobody is waiting any more (timed out or gone): undo the join.
+      if (outcome.ok) this.publish({ t: 'leave', room: outcome.member.room.id, sid: outcome.member.sid });
+      return;
+    }
+    const session = p.session;
+    if (!outcome.ok) {
+      this.stats.joinsRefused++;
+      this.log.info({ user: session.userId, reason: outcome.reason }, 'join refused');
+      session.close(outcome.closeCode, outcome.reason);
+      return;
+    }
+    const member = outcome.member;
+    this.attach(session, member);
+    this.stats.joinsAccepted++;
+    const room = member.room;
+    const message: JoinedMessage = {
+      type: 'joined',
+      room: room.id,
+      self: memberInfo(member),
+      members: this.roster(room).filter((m) => m.sid !== member.sid),
+      seq: room.seq,
+      speakers: this.currentSpeakers(room.id),
+      settings: room.settings,
+      resumeToken: this.tokens.signResume({ userId: member.userId, room: room.id, sid: member.sid }),
+      resumeGraceMs: room.graceMs,
+      node: this.nodeId,
+      limits: this.limits(),
+    };
+    session.send(message);
+    this.log.info({ user: member.userId, room: room.id, role: member.role, sid: member.sid, ip: session.remoteAddress }, 'member joined');
+  }
+
+  resumeDecided(origin: NodeId, req: string, outcome: ResumeOutcome): void {
+    if (origin !== this.nodeId) return;
+    const p = this.take(origin, req);
+    if (!p || p.session.state !== 'pending') {
+      if (outcome.ok) this.publish({ t: 'detach', room: outcome.member.room.id, sid: outcome.member.sid, graceMs: outcome.member.room.graceMs });
+      return;
+    }
+    const session = p.session;
+    if (!outcome.ok) {
+      this.stats.resumesRefused++;
+      session.close(CloseCode.ResumeFailed, `cannot resume: ${outcome.reason}; join again`);
+      return;
+    }
+    const member = outcome.member;
+    this.attach(session, member);
+    this.stats.resumesAccepted++;
+    const room = member.room;
+    const missed = this.state.missedEvents(room, p.lastSeq ?? 0);
+    const message: ResumedMessage = {
+      type: 'resumed',
+      room: room.id,
+      self: memberInfo(member),
+      seq: room.seq,
+      speakers: this.currentSpeakers(room.id),
+      settings: room.settings,
+      resumeToken: this.tokens.signResume({ userId: member.userId, room: room.id, sid: member.sid }),
+      resumeGraceMs: room.graceMs,
+      node: this.nodeId,
+      limits: this.limits(),
+    };
+    if (!missed) message.members = this.roster(room).filter((m) => m.sid !== member.sid);
+    session.send(message);
+    if (missed) for (const text of missed) session.deliverText(text);
+    this.log.info({ user: member.userId, room: room.id, sid: member.sid, replayed: missed?.length ?? 'roster' }, 'member resumed');
+  }
+
+  commandDone(origin: NodeId, req: string, error?: { code: ErrorCode; message: string }): void {
+    const p = this.take(origin, req);
+    if (!p || !error) return;
+    this.stats.commandsRefused++;
+    p.session.send({ type: 'error', code: error.code, message: error.message, ...(p.ref === undefined ? {} : { ref: p.ref }) });
+  }
+
+  roomEvent(room: RoomRecord, _message: RoomEventMessage, text: string): void {
+    this.hub.broadcastText(room.id, text);
+  }
+
+  sessionEnded(member: MemberRecord, node: NodeId, closeCode: number, reason: string): void {
+    if (node !== this.nodeId) return;
+    const session = this.local.get(member.sid);
+    if (!session || session.member !== member) return;
+    this.local.delete(member.sid);
+    session.close(closeCode, reason, 'ended');
+  }
+
+  memberChanged(member: MemberRecord): void {
+    const session = this.local.get(member.sid);
+    if (session && session.member === member) session.canSpeak = canSpeak(member);
+  }
+
+  memberRemoved(_member: MemberRecord): void {
+    // Sessions of removed members are closed through sessionEnded or are already gone.
+  }
+
+  nodeLost(node: NodeId, why: 'timeout' | 'bye'): void {
+    if (node !== this.nodeId) {
+      this.log.warn({ lost: node, why }, 'node lost: its members are detached until they resume or time out');
+      return;
+    }
+    // The others stopped hearing this node (its beats were late): its members are detached. The
+    // clients resume, here or elsewhere, and get their places back.
+    this.log.error({ why }, 'this node was declared lost by the cluster; asking its clients to resume');
+    this.closeAllJoined(CloseCode.Reconnect, 'node lost its place in the cluster; resume', 'ended');
+  }
+
+  live(resync: boolean): void {
+    this.log.info({ node: this.nodeId, resync, ...this.state.size }, resync ? 'room state resynchronised' : 'room state in sync, node ready');
+  }
+
+  lost(reason: string): void {
+    this.log.error({ reason }, 'room state lost; asking local clients to resume while it is fetched again');
+    this.closeAllJoined(CloseCode.Reconnect, 'cluster state resync; resume');
+    for (const [req, p] of [...this.pending]) {
+      if (p.kind !== 'command') this.requestTimedOut(req);
+    }
+  }
+
+  private closeAllJoined(code: number, reason: string, intent?: 'ended'): void {
+    for (const session of [...this.sessions]) {
+      if (session.state === 'joined') session.close(code, reason, intent);
+    }
+  }
+
+  private attach(session: Session, member: MemberRecord): void {
+    const previous = this.local.get(member.sid);
+    if (previous && previous !== session) previous.close(CloseCode.Replaced, 'resumed on another connection', 'ended');
+    session.member = member;
+    session.state = 'joined';
+    session.canSpeak = canSpeak(member);
+    session.hubRoom = this.hub.add(session, member.room);
+    this.local.set(member.sid, session);
+  }
+
+  /** Everyone in the room, on every node (detached members included: they keep their place). */
+  roster(room: RoomRecord) {
+    return [...room.members.values()].map(memberInfo);
+  }
+
+  private limits() {
+    return { maxPayloadBytes: this.config.voice.maxPayloadBytes, maxFramesPerSecond: this.config.voice.maxFramesPerSecond };
+  }
+
+  // ---- voice ----------------------------------------------------------------------------------
 
   /** The hot path for a client frame that passed every check in Session. */
   relayFromClient(session: Session, clientFrame: Buffer): void {
     const room = session.hubRoom;
     if (!room) return;
+    const member = session.member as MemberRecord;
+    const level = clientFrame[1] as number;
+    if (level < member.level) member.level = level;
+    if (level <= SPEAKING_LEVEL) member.lastVoiceAt = Date.now();
     const length = clientFrame.length + SERVER_VOICE_HEADER_BYTES - CLIENT_VOICE_HEADER_BYTES;
     const { frame, offset } = allocBinaryFrame(length);
-    writeServerVoiceFrame(clientFrame, session.info.sid, frame, offset);
+    writeServerVoiceFrame(clientFrame, member.sid, frame, offset);
     this.stats.framesIn++;
     this.stats.deliveries += this.hub.fanOutVoice(room, frame, session);
     this.bus.publishVoice(room.id, frame.subarray(offset));
@@ -193,72 +481,56 @@ export class GatewayNode implements BusHandler {
       this.stats.remoteFramesMalformed++;
       return;
     }
-    const sid = readSpeakerId(serverFrame);
+    const member = room.record.members.get(readSpeakerId(serverFrame));
+    if (!member || !canSpeak(member)) {
+      // Not (or no longer) in the room, muted, or a listener: dropped here too.
+      this.stats.remoteFramesRefused++;
+      return;
+    }
     const seq = readSequence(serverFrame);
-    const last = this.remoteSeq.get(sid);
-    if (last !== undefined && !isSequenceAfter(seq, last)) {
+    if (member.lastSeq >= 0 && !isSequenceAfter(seq, member.lastSeq)) {
       this.stats.remoteFramesOutOfOrder++;
       return;
     }
-    this.remoteSeq.set(sid, seq);
+    member.lastSeq = seq;
+    const level = serverFrame[1] as number;
+    if (level < member.level) member.level = level;
+    if (level <= SPEAKING_LEVEL) member.lastVoiceAt = Date.now();
     const { frame, offset } = allocBinaryFrame(serverFrame.length);
     frame.set(serverFrame, offset);
     this.stats.remoteDeliveries += this.hub.fanOutVoice(room, frame, undefined);
   }
 
-  onEvent(room: RoomId, payload: Uint8Array, origin: NodeId): void {
-    let event: PresenceEvent;
-    try {
-      event = JSON.parse(this.decoder.decode(payload)) as PresenceEvent;
-    } catch {
-      this.log.warn({ origin, room }, 'undecodable event dropped');
-      return;
-    }
-    if (event.type === 'join' && isMemberInfo(event.member)) {
-      let members = this.remote.get(room);
-      if (!members) {
-        members = new Map();
-        this.remote.set(room, members);
-      }
-      members.set(event.member.sid, { info: event.member, node: origin });
-      this.remoteSeq.delete(event.member.sid);
-      this.hub.broadcastText(room, JSON.stringify({ type: 'member_joined', room, member: event.member }));
-    } else if (event.type === 'leave' && typeof event.sid === 'number') {
-      const members = this.remote.get(room);
-      if (!members?.delete(event.sid)) return;
-      if (members.size === 0) this.remote.delete(room);
-      this.remoteSeq.delete(event.sid);
-      this.hub.broadcastText(room, JSON.stringify({ type: 'member_left', room, userId: event.userId, sid: event.sid }));
+  onEvent(payload: Uint8Array, meta: EventMeta): void {
+    this.replica.onEvent(payload, meta);
+  }
+
+  /** Active speakers per local room, a few times a second, when they change or while someone speaks. */
+  private announceSpeakers(): void {
+    const now = Date.now();
+    const window = this.config.speakersIntervalMs * 2;
+    for (const room of this.hub.all()) {
+      const speakers = activeSpeakers(room, now, window);
+      const key = speakers.map((s) => s.sid).join(',');
+      if (key === '' && room.lastSpeakers === '') continue;
+      room.lastSpeakers = key;
+      for (const m of room.record.members.values()) m.level = 127;
+      this.hub.broadcastText(room.id, JSON.stringify({ type: 'speakers', room: room.id, speakers }));
     }
   }
 
-  /** Everyone this node knows to be in the room: its own members and those seen on other nodes. */
-  roster(room: RoomId): MemberInfo[] {
-    const local = this.hub.room(room)?.members.map((m) => m.info) ?? [];
-    const remote = [...(this.remote.get(room)?.values() ?? [])].map((r) => r.info);
-    return [...local, ...remote];
+  private currentSpeakers(roomId: RoomId): SpeakerLevel[] {
+    const room = this.hub.room(roomId);
+    return room ? activeSpeakers(room, Date.now(), this.config.speakersIntervalMs * 2) : [];
   }
 
-  private newSpeakerId(room: RoomId): SpeakerId {
-    const local = this.hub.room(room);
-    const remote = this.remote.get(room);
-    for (;;) {
-      const sid = randomInt(1, 0xffffffff) as SpeakerId;
-      if (!local?.bySid.has(sid) && !remote?.has(sid)) return sid;
-    }
-  }
+  // ---- lifetime -------------------------------------------------------------------------------
 
-  private publishPresence(room: RoomId, event: PresenceEvent): void {
-    this.bus.publishEvent(room, this.encoder.encode(JSON.stringify(event))).catch((error: unknown) => {
-      this.stats.eventPublishFailures++;
-      this.log.warn({ err: error, room, event: event.type }, 'presence event not published');
-    });
-  }
-
-  /** Pings every socket; one that has not answered the previous ping is dropped. */
-  private beat(): void {
+  /** Pings every socket; one that has not answered the previous ping is dropped (it may resume). */
+  private pingSockets(): void {
     for (const session of this.sessions) {
       if (session.awaitingPong) {
+        session.closeIntent ??= 'detach';
         session.ws.terminate();
         continue;
       }
@@ -267,11 +539,56 @@ export class GatewayNode implements BusHandler {
     }
   }
 
-  /** Stops accepting, closes every session with `Unavailable` (clients reconnect elsewhere), closes the bus. */
-  async close(): Promise<void> {
+  /**
+   * Drain: stop accepting, tell every client to resume elsewhere (spread over `spreadMs` so the
+   * other nodes are not hit at once), wait until their detaches are stored, say bye, close the bus.
+   */
+  async close(spreadMs = 0): Promise<void> {
+    if (!this.accepting) return;
     this.accepting = false;
     clearInterval(this.heartbeat);
-    for (const session of [...this.sessions]) session.close(CloseCode.Unavailable, 'gateway shutting down');
+    clearInterval(this.speakersTimer);
+    const joined = [...this.sessions].filter((s) => s.state === 'joined');
+    for (const session of this.sessions) if (session.state !== 'joined') session.close(CloseCode.Unavailable, 'gateway shutting down');
+    shuffle(joined);
+    const grace = this.config.rooms.resumeGraceMs;
+    this.log.info({ sessions: joined.length, spreadMs }, 'draining: asking clients to resume on other nodes');
+    for (let i = 0; i < joined.length; i++) {
+      const session = joined[i] as Session;
+      if (spreadMs > 0 && joined.length > 1) await sleep(spreadMs / joined.length);
+      session.send({ type: 'goaway', reason: 'draining', resumeWithinMs: grace });
+      session.close(CloseCode.Reconnect, 'node draining; resume on another node', 'detach');
+    }
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.pending.clear();
+    await this.replica.close(2000);
     await this.bus.close();
+    this.log.info('drained');
   }
+}
+
+function activeSpeakers(room: HubRoom, now: number, window: number): SpeakerLevel[] {
+  const out: SpeakerLevel[] = [];
+  for (const m of room.record.members.values()) {
+    if (now - m.lastVoiceAt <= window && canSpeak(m)) out.push({ sid: m.sid, level: m.level });
+  }
+  out.sort((a, b) => a.level - b.level || a.sid - b.sid);
+  return out;
+}
+
+function decrement<K>(map: Map<K, number>, key: K): void {
+  const n = (map.get(key) ?? 1) - 1;
+  if (n <= 0) map.delete(key);
+  else map.set(key, n);
+}
+
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,9 +1,9 @@
 import type { RoomId, SpeakerId } from '@voiceroom/protocol';
-import type { MemberInfo } from '@voiceroom/protocol';
+import type { RoomRecord } from './cluster/cluster-state';
 
 /** What the hub needs of a connected member. Delivery methods must never throw or block. */
 export interface HubMember {
-  readonly info: MemberInfo;
+  readonly sid: SpeakerId;
   readonly room: RoomId;
   /** A complete, shared WebSocket frame; the member must not modify it. Returns false if dropped. */
   deliverVoice(wsFrame: Buffer): boolean;
@@ -14,8 +14,15 @@ export class HubRoom {
   /** Dense array for the fan-out loop; order is join order. */
   readonly members: HubMember[] = [];
   readonly bySid = new Map<SpeakerId, HubMember>();
+  /** sids in the last `speakers` announcement, joined by ',' ('' when nobody spoke). */
+  lastSpeakers = '';
+  lastSpeakersText = '';
 
-  constructor(readonly id: RoomId) {}
+  constructor(
+    readonly id: RoomId,
+    /** The replicated room this local room belongs to. */
+    public record: RoomRecord,
+  ) {}
 }
 
 /**
@@ -34,14 +41,19 @@ export class Hub {
     return this.rooms.get(id);
   }
 
-  add(member: HubMember): HubRoom {
+  all(): IterableIterator<HubRoom> {
+    return this.rooms.values();
+  }
+
+  add(member: HubMember, record: RoomRecord): HubRoom {
     let room = this.rooms.get(member.room);
     if (!room) {
-      room = new HubRoom(member.room);
+      room = new HubRoom(member.room, record);
       this.rooms.set(member.room, room);
     }
+    room.record = record;
     room.members.push(member);
-    room.bySid.set(member.info.sid, member);
+    room.bySid.set(member.sid, member);
     this.memberCount++;
     return room;
   }
@@ -53,7 +65,7 @@ export class Hub {
     const index = room.members.indexOf(member);
     if (index < 0) return false;
     room.members.splice(index, 1);
-    room.bySid.delete(member.info.sid);
+    if (room.bySid.get(member.sid) === member) room.bySid.delete(member.sid);
     this.memberCount--;
     if (room.members.length === 0) this.rooms.delete(room.id);
     return true;

@@ -44,7 +44,14 @@ export function createMetrics(node: GatewayNode): Registry {
   fromGateway('voice_dropped_slow_socket_total', 'Voice frames not sent to a socket over its high-water mark', 'framesDroppedSlowSocket');
   fromGateway('abuse_closes_total', 'Sockets closed for repeated refused frames', 'abuseCloses');
   fromGateway('joins_accepted_total', 'Joins accepted', 'joinsAccepted');
-  fromGateway('joins_refused_total', 'Joins refused (token, readiness)', 'joinsRefused');
+  fromGateway('joins_refused_total', 'Joins refused (token, readiness, room full)', 'joinsRefused');
+  fromGateway('resumes_accepted_total', 'Resumes accepted', 'resumesAccepted');
+  fromGateway('resumes_refused_total', 'Resumes refused (token, member gone)', 'resumesRefused');
+  fromGateway('connections_refused_total', 'Connections refused by the per-IP or per-user limit', 'connectionsRefused');
+  fromGateway('slow_consumer_closes_total', 'Sockets closed for falling behind on room events', 'slowConsumerCloses');
+  fromGateway('voice_remote_refused_total', 'Remote frames of members not in the room, muted or listeners', 'remoteFramesRefused');
+  fromGateway('commands_total', 'Room commands published', 'commandsPublished');
+  fromGateway('commands_refused_total', 'Room commands refused when applied', 'commandsRefused');
   fromBus('voice_frames_published_total', 'Voice frames handed to the bus', 'voiceFramesPublished');
   fromBus('voice_messages_published_total', 'Bus messages carrying voice', 'voiceMessagesPublished');
   fromBus('voice_frames_dropped_total', 'Voice frames the bus gave up before the broker', 'voiceFramesDropped');
@@ -72,6 +79,56 @@ export function createMetrics(node: GatewayNode): Registry {
       this.set(node.hub.size.rooms);
     },
   });
+  const replica = node.replica;
+  new Gauge({
+    name: 'voiceroom_cluster_live',
+    help: '1 when this node holds the replicated room state',
+    registers: [registry],
+    collect() {
+      this.set(replica.isLive() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'voiceroom_cluster_members',
+    help: 'Members in all rooms of the cluster (replicated state)',
+    registers: [registry],
+    collect() {
+      this.set(replica.state.size.members);
+    },
+  });
+  new Gauge({
+    name: 'voiceroom_cluster_nodes',
+    help: 'Nodes the replicated state knows',
+    registers: [registry],
+    collect() {
+      this.set(replica.state.size.nodes);
+    },
+  });
+  new Gauge({
+    name: 'voiceroom_cluster_log_position',
+    help: 'Position of the last applied event log entry',
+    registers: [registry],
+    collect() {
+      this.set(replica.state.position);
+    },
+  });
+  for (const [key, help] of [
+    ['gaps', 'Gaps seen in the event log'],
+    ['resyncs', 'State resynchronisations'],
+    ['snapshotsSent', 'Snapshots sent to starting nodes'],
+    ['malformed', 'Event log entries that could not be parsed'],
+    ['duplicates', 'Event log redeliveries skipped'],
+  ] as const) {
+    new Counter({
+      name: `voiceroom_cluster_${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_total`,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(replica.counters[key]);
+      },
+    });
+  }
   new Gauge({
     name: 'voiceroom_bus_voice_lag_ms',
     help: 'Birth-to-receipt time of the last voice message from another node',

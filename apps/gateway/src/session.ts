@@ -8,26 +8,50 @@ import {
   ErrorCode,
   MAX_CONTROL_MESSAGE_BYTES,
   VoiceDecodeResult,
-  type MemberInfo,
   type RoomId,
   type ServerMessage,
+  type SpeakerId,
+  type UserId,
 } from '@voiceroom/protocol';
 import type { HubMember, HubRoom } from './hub';
 import type { GatewayNode } from './gateway-node';
+import type { MemberRecord } from './cluster/cluster-state';
 import { corkForThisTick } from './cork';
 
 const OPEN = 1;
+
+/**
+ * What the end of a joined session means for its member:
+ * - leave: it left the room (client said so, or it broke the protocol);
+ * - detach: its connection is gone, it may resume within the grace period;
+ * - ended: the cluster already removed or moved it (kicked, replaced, resumed elsewhere).
+ */
+export type CloseIntent = 'leave' | 'detach' | 'ended';
+
+/** Server close codes after which the member has left for good. */
+const LEAVING_CODES = new Set<number>([
+  CloseCode.Normal,
+  CloseCode.MessageTooBig,
+  CloseCode.ProtocolError,
+  CloseCode.TokenInvalid,
+  CloseCode.TokenExpired,
+  CloseCode.Abuse,
+  CloseCode.TooManyConnections,
+]);
 
 /**
  * One WebSocket connection: joining, then a member of one room. Checks everything the client
  * sends (the edge of trust) and delivers what the node routes to it.
  */
 export class Session implements HubMember {
-  state: 'joining' | 'joined' | 'closed' = 'joining';
-  info!: MemberInfo;
-  room!: RoomId;
+  state: 'joining' | 'pending' | 'joined' | 'closed' = 'joining';
+  /** Set once joined (or resumed): the member's replicated record. */
+  member: MemberRecord | undefined;
+  /** Known from a valid join or resume token on. */
+  userId: UserId | undefined;
   hubRoom: HubRoom | undefined;
   canSpeak = false;
+  closeIntent: CloseIntent | undefined;
   /** Set by the heartbeat; cleared by a pong or any message. */
   awaitingPong = false;
   /** Cork state, owned by cork.ts. */
@@ -37,6 +61,8 @@ export class Session implements HubMember {
   private joinTimer: NodeJS.Timeout | undefined;
   private rateTokens: number;
   private rateUpdatedAt = Date.now();
+  private commandTokens: number;
+  private commandsUpdatedAt = Date.now();
   private violations = 0;
   private violationWindowStart = Date.now();
   private lastErrorSentAt = 0;
@@ -49,6 +75,7 @@ export class Session implements HubMember {
     // ws keeps the net.Socket here; voice frames are written to it pre-framed (see cork.ts).
     this.raw = (ws as unknown as { _socket: Socket })._socket;
     this.rateTokens = node.config.voice.burstFrames;
+    this.commandTokens = node.config.limits.commandBurst;
     this.joinTimer = setTimeout(() => this.close(CloseCode.JoinTimeout, 'no join message in time'), node.config.joinTimeoutMs);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       this.awaitingPong = false;
@@ -57,15 +84,26 @@ export class Session implements HubMember {
         else this.onText(data);
       } catch (error) {
         // A bug must cost one connection, never the process and every room on it.
-        node.log.error({ err: error, user: this.info?.userId }, 'unexpected error handling a client message');
+        node.log.error({ err: error, user: this.userId }, 'unexpected error handling a client message');
         this.close(CloseCode.InternalError, 'internal error');
       }
     });
     ws.on('pong', () => {
       this.awaitingPong = false;
     });
-    ws.on('error', (error) => node.log.debug({ err: error, user: this.info?.userId }, 'websocket error'));
-    ws.on('close', () => this.onClosed());
+    ws.on('error', (error) => node.log.debug({ err: error, user: this.userId }, 'websocket error'));
+    ws.on('close', (code: number) => {
+      if (this.closeIntent === undefined) this.closeIntent = code === CloseCode.Normal || code === CloseCode.MessageTooBig ? 'leave' : 'detach';
+      this.onClosed();
+    });
+  }
+
+  get sid(): SpeakerId {
+    return (this.member as MemberRecord).sid;
+  }
+
+  get room(): RoomId {
+    return (this.member as MemberRecord).room.id;
   }
 
   private onText(data: Buffer): void {
@@ -81,28 +119,45 @@ export class Session implements HubMember {
     const message = decoded.value;
     switch (message.type) {
       case 'join':
+      case 'resume':
         if (this.state !== 'joining') {
           this.close(CloseCode.ProtocolError, 'already joined');
           return;
         }
         clearTimeout(this.joinTimer);
-        this.node.join(this, message.token);
+        if (message.type === 'join') this.node.join(this, message.token);
+        else this.node.resume(this, message.token, message.lastSeq);
         return;
       case 'ping':
         this.send(message.t === undefined ? { type: 'pong' } : { type: 'pong', t: message.t });
         return;
+      case 'leave':
+        this.close(CloseCode.Normal, 'left');
+        return;
+      default:
+        if (this.state !== 'joined') {
+          if (this.state === 'joining') this.close(CloseCode.ProtocolError, `${message.type} before join`);
+          else this.send({ type: 'error', code: ErrorCode.InvalidCommand, message: 'not joined yet', ...(message.ref === undefined ? {} : { ref: message.ref }) });
+          return;
+        }
+        if (!this.takeCommandToken()) {
+          this.violation(ErrorCode.CommandRateLimited, `more than ${this.node.config.limits.commandsPerSecond} commands per second`);
+          return;
+        }
+        this.node.command(this, message);
     }
   }
 
   private onBinary(data: Buffer): void {
     if (this.state !== 'joined') {
       if (this.state === 'joining') this.close(CloseCode.ProtocolError, 'binary message before join');
-      return;
+      return; // pending: the join is not confirmed yet; audio is not relayed before it is
     }
     const stats = this.node.stats;
     if (!this.canSpeak) {
       stats.framesRefusedNotAllowed++;
-      this.violation(ErrorCode.NotAllowedToSpeak, 'your role may not send audio');
+      const member = this.member as MemberRecord;
+      this.violation(ErrorCode.NotAllowedToSpeak, member.muted ? 'a host muted you' : 'your role may not send audio');
       return;
     }
     const result = checkClientVoiceFrame(data, this.node.config.voice.maxPayloadBytes);
@@ -137,7 +192,20 @@ export class Session implements HubMember {
     return true;
   }
 
-  /** A refused frame: tell the client (at most once a second), close it if it keeps on. */
+  private takeCommandToken(): boolean {
+    const now = Date.now();
+    const { commandsPerSecond, commandBurst } = this.node.config.limits;
+    const elapsed = now - this.commandsUpdatedAt;
+    if (elapsed > 0) {
+      this.commandTokens = Math.min(commandBurst, this.commandTokens + (elapsed * commandsPerSecond) / 1000);
+      this.commandsUpdatedAt = now;
+    }
+    if (this.commandTokens < 1) return false;
+    this.commandTokens -= 1;
+    return true;
+  }
+
+  /** A refused frame or command: tell the client (at most once a second), close it if it keeps on. */
   private violation(code: ErrorCode, message: string): void {
     const now = Date.now();
     const { maxViolations, windowMs } = this.node.config.abuse;
@@ -147,7 +215,7 @@ export class Session implements HubMember {
     }
     if (++this.violations > maxViolations) {
       this.node.stats.abuseCloses++;
-      this.close(CloseCode.Abuse, `more than ${maxViolations} refused frames in ${windowMs} ms`);
+      this.close(CloseCode.Abuse, `more than ${maxViolations} refused messages in ${windowMs} ms`);
       return;
     }
     if (now - this.lastErrorSentAt >= 1000) {
@@ -167,10 +235,12 @@ export class Session implements HubMember {
     return true;
   }
 
+  /** Room events and control: never dropped. A socket that cannot keep up is closed (it may resume). */
   deliverText(text: string): void {
     if (this.ws.readyState !== OPEN) return;
     if (this.raw.writableLength > this.node.config.socketHighWaterBytes * 16) {
-      this.close(CloseCode.TooSlow, 'too far behind on control messages');
+      this.node.stats.slowConsumerCloses++;
+      this.close(CloseCode.TooSlow, 'too far behind on room events; resume');
       return;
     }
     this.ws.send(text);
@@ -180,8 +250,10 @@ export class Session implements HubMember {
     this.deliverText(JSON.stringify(message));
   }
 
-  close(code: number, reason: string): void {
+  /** Closes the socket. `intent` defaults from the code (see LEAVING_CODES). */
+  close(code: number, reason: string, intent?: CloseIntent): void {
     if (this.state === 'closed') return;
+    if (this.closeIntent === undefined) this.closeIntent = intent ?? (LEAVING_CODES.has(code) ? 'leave' : 'detach');
     clearTimeout(this.joinTimer);
     if (this.ws.readyState === OPEN) this.ws.close(code, closeReason(reason));
     else this.ws.terminate();
@@ -190,10 +262,10 @@ export class Session implements HubMember {
 
   private onClosed(): void {
     if (this.state === 'closed') return;
-    const wasJoined = this.state === 'joined';
+    const was = this.state;
     this.state = 'closed';
     clearTimeout(this.joinTimer);
-    this.node.closed(this, wasJoined);
+    this.node.closed(this, was);
   }
 }
 

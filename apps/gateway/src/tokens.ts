@@ -1,9 +1,19 @@
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
-import type { Role, RoomId, UserId } from '@voiceroom/protocol';
+import type { Role, RoomId, SpeakerId, UserId } from '@voiceroom/protocol';
 import { CloseCode, isRole, parseRoomId, parseUserId } from '@voiceroom/protocol';
 
 /** The audience every join token carries, so no other token signed with the same key is accepted. */
 export const JOIN_AUDIENCE = 'voiceroom:join';
+/** Resume tokens are minted by gateways (any node verifies them: they share the secret). */
+export const RESUME_AUDIENCE = 'voiceroom:resume';
+/** Resume tokens are checked against the room state too; this only bounds how long one is worth keeping. */
+const RESUME_TTL_SECONDS = 24 * 3600;
+
+export interface ResumeClaims {
+  userId: UserId;
+  room: RoomId;
+  sid: SpeakerId;
+}
 
 export interface JoinClaims {
   userId: UserId;
@@ -21,6 +31,8 @@ export type VerifyResult =
 export interface TokenService {
   verify(token: string): VerifyResult;
   sign(claims: { userId: string; room: string; role: Role; name?: string }, ttlSeconds: number): string;
+  signResume(claims: ResumeClaims): string;
+  verifyResume(token: string): { ok: true; claims: ResumeClaims } | { ok: false; reason: string };
 }
 
 /** HS256 join tokens: `sub` user id, `room`, `role`, optional `name`, `aud` = voiceroom:join, `exp` required. */
@@ -34,6 +46,14 @@ export function createTokenService(secret: string): TokenService {
     cache: 1000,
   });
   const signer = createSigner({ key: secret, algorithm: 'HS256', aud: JOIN_AUDIENCE });
+  const resumeSigner = createSigner({ key: secret, algorithm: 'HS256', aud: RESUME_AUDIENCE, expiresIn: RESUME_TTL_SECONDS * 1000 });
+  const resumeVerifier = createVerifier({
+    key: secret,
+    algorithms: ['HS256'],
+    allowedAud: RESUME_AUDIENCE,
+    requiredClaims: ['aud', 'exp', 'sub', 'room', 'sid'],
+    clockTolerance: 5000,
+  });
 
   return {
     verify(token) {
@@ -56,6 +76,25 @@ export function createTokenService(secret: string): TokenService {
       const claims: JoinClaims = { userId, room, role, exp: payload.exp };
       if (typeof name === 'string') claims.name = name.slice(0, 64);
       return { ok: true, claims };
+    },
+    signResume(claims) {
+      return resumeSigner({ sub: claims.userId, room: claims.room, sid: claims.sid });
+    },
+    verifyResume(token) {
+      let payload: Record<string, unknown>;
+      try {
+        payload = resumeVerifier(token) as Record<string, unknown>;
+      } catch (error) {
+        const expired = error instanceof TokenError && error.code === TokenError.codes.expired;
+        return { ok: false, reason: expired ? 'resume token expired' : 'resume token invalid' };
+      }
+      const userId = parseUserId(payload.sub);
+      const room = parseRoomId(payload.room);
+      const sid = payload.sid;
+      if (!userId || !room || typeof sid !== 'number' || !Number.isInteger(sid) || sid < 1 || sid > 0xffffffff) {
+        return { ok: false, reason: 'resume token claims invalid' };
+      }
+      return { ok: true, claims: { userId, room, sid: sid as SpeakerId } };
     },
     sign(claims, ttlSeconds) {
       const payload: Record<string, unknown> = { sub: claims.userId, room: claims.room, role: claims.role };

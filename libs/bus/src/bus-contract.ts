@@ -3,7 +3,7 @@
  * against the real broker, by test/rocketmq-bus.test.ts.
  */
 import type { NodeId, RoomId } from '@voiceroom/protocol';
-import { BusClosedError, type Bus, type BusHandler } from './bus';
+import { BusClosedError, type Bus, type BusHandler, type EventMeta } from './bus';
 
 export interface BusCluster {
   /** A new, not yet started bus for `nodeId` on the shared transport. */
@@ -12,24 +12,28 @@ export interface BusCluster {
 
 export interface Received {
   lane: 'voice' | 'event';
+  /** Voice only ('' for events). */
   room: RoomId;
   bytes: Buffer;
   origin: NodeId;
+  /** Events only (-1 for voice). */
+  position: number;
 }
 
 export class Recorder implements BusHandler {
   readonly received: Received[] = [];
   onVoice(room: RoomId, frame: Uint8Array, origin: NodeId): void {
-    this.received.push({ lane: 'voice', room, bytes: Buffer.from(frame), origin });
+    this.received.push({ lane: 'voice', room, bytes: Buffer.from(frame), origin, position: -1 });
   }
-  onEvent(room: RoomId, payload: Uint8Array, origin: NodeId): void {
-    this.received.push({ lane: 'event', room, bytes: Buffer.from(payload), origin });
+  onEvent(payload: Uint8Array, meta: EventMeta): void {
+    this.received.push({ lane: 'event', room: '' as RoomId, bytes: Buffer.from(payload), origin: meta.origin, position: meta.position });
   }
   voice(room?: string): Received[] {
     return this.received.filter((r) => r.lane === 'voice' && (room === undefined || r.room === room));
   }
-  events(room?: string): Received[] {
-    return this.received.filter((r) => r.lane === 'event' && (room === undefined || r.room === room));
+  /** Events whose payload starts with `prefix`. */
+  events(prefix = ''): Received[] {
+    return this.received.filter((r) => r.lane === 'event' && r.bytes.toString().startsWith(prefix));
   }
 }
 
@@ -51,10 +55,9 @@ async function until(what: string, check: () => boolean, timeoutMs: number): Pro
 /** Publishes probe events from `from` until `to` hears one: the path is live from then on. */
 export async function awaitLink(from: Bus, to: Recorder, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const probeRoom = room('probe');
-  while (to.events(probeRoom).length === 0) {
+  while (!to.events('probe').some((e) => e.origin === from.nodeId)) {
     if (Date.now() > deadline) throw new Error(`no message from ${from.nodeId} arrived within ${timeoutMs} ms`);
-    await from.publishEvent(probeRoom, Buffer.from('probe'));
+    await from.publishEvent(Buffer.from('probe'));
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -111,37 +114,56 @@ export function busContractSuite(name: string, makeCluster: () => BusCluster, ti
       ]);
     });
 
-    it('delivers events in order to other nodes and resolves the publish', async () => {
+    it('delivers events to every node, the publisher included, in one order with consecutive positions', async () => {
       const a = await start('contract-a');
       const b = await start('contract-b');
       await awaitLink(a.bus, b.rec, timeoutMs);
-      for (let i = 0; i < 20; i++) await a.bus.publishEvent(room('r1'), Buffer.from(`event-${i}`));
-      await until('20 events at b', () => b.rec.events('r1').length >= 20, timeoutMs);
-      expect(b.rec.events('r1').map((e) => e.bytes.toString())).toEqual([...Array(20).keys()].map((i) => `event-${i}`));
-      expect(a.rec.events('r1')).toHaveLength(0);
+      await awaitLink(b.bus, a.rec, timeoutMs);
+      // Both publish at once: the log interleaves them, the same way for everyone.
+      await Promise.all([
+        (async () => {
+          for (let i = 0; i < 15; i++) await a.bus.publishEvent(Buffer.from(`event-a-${i}`));
+        })(),
+        (async () => {
+          for (let i = 0; i < 15; i++) await b.bus.publishEvent(Buffer.from(`event-b-${i}`));
+        })(),
+      ]);
+      await until('30 events at a and b', () => a.rec.events('event-').length >= 30 && b.rec.events('event-').length >= 30, timeoutMs);
+      await new Promise((r) => setTimeout(r, 300)); // room for duplicates to show up
+      const seen = (rec: Recorder) => rec.events('event-').map((e) => `${e.position}:${e.bytes.toString()}`);
+      expect(seen(a.rec)).toHaveLength(30);
+      expect(seen(a.rec)).toEqual(seen(b.rec));
+      for (const rec of [a.rec, b.rec]) {
+        const all = rec.events();
+        for (let i = 1; i < all.length; i++) expect(all[i]?.position).toBe((all[i - 1]?.position ?? 0) + 1);
+        const fromA = rec.events('event-a-').map((e) => e.bytes.toString());
+        expect(fromA).toEqual([...Array(15).keys()].map((i) => `event-a-${i}`));
+        expect(rec.events('event-a-').every((e) => e.origin === a.bus.nodeId)).toBe(true);
+      }
     });
 
-    it('does not deliver to a node what was published before it started', async () => {
+    it('does not deliver to a node voice published before it started; its events continue the same log', async () => {
       const a = await start('contract-a');
       const b = await start('contract-b');
       await awaitLink(a.bus, b.rec, timeoutMs);
       for (let i = 0; i < 50; i++) a.bus.publishVoice(room('old'), frame(i));
-      await a.bus.publishEvent(room('old'), Buffer.from('old-event'));
-      await until('old traffic at b', () => b.rec.voice('old').length >= 50 && b.rec.events('old').length >= 1, timeoutMs);
+      await until('old voice at b', () => b.rec.voice('old').length >= 50, timeoutMs);
 
       const late = await start('contract-late');
       await awaitLink(a.bus, late.rec, timeoutMs);
       a.bus.publishVoice(room('new'), frame(1));
-      await until('new frame at the late node', () => late.rec.voice('new').length >= 1, timeoutMs);
+      await a.bus.publishEvent(Buffer.from('after-late'));
+      await until('new traffic at the late node', () => late.rec.voice('new').length >= 1 && late.rec.events('after-late').length >= 1, timeoutMs);
       expect(late.rec.voice('old')).toHaveLength(0);
-      expect(late.rec.events('old')).toHaveLength(0);
+      const atB = b.rec.events('after-late')[0]?.position;
+      expect(late.rec.events('after-late')[0]?.position).toBe(atB);
     });
 
     it('drops voice and rejects events when not started or closed, without throwing', async () => {
       const idle = cluster.create('contract-idle');
       open.push(idle);
       expect(() => idle.publishVoice(room('r1'), frame(1))).not.toThrow();
-      await expect(idle.publishEvent(room('r1'), Buffer.from('x'))).rejects.toBeInstanceOf(BusClosedError);
+      await expect(idle.publishEvent(Buffer.from('x'))).rejects.toBeInstanceOf(BusClosedError);
       expect(idle.stats().voiceFramesDropped).toBe(1);
       expect(idle.isStarted()).toBe(false);
 
@@ -150,7 +172,7 @@ export function busContractSuite(name: string, makeCluster: () => BusCluster, ti
       await a.bus.close();
       expect(a.bus.isStarted()).toBe(false);
       expect(() => a.bus.publishVoice(room('r1'), frame(1))).not.toThrow();
-      await expect(a.bus.publishEvent(room('r1'), Buffer.from('x'))).rejects.toBeInstanceOf(BusClosedError);
+      await expect(a.bus.publishEvent(Buffer.from('x'))).rejects.toBeInstanceOf(BusClosedError);
     });
   });
 }

@@ -12,14 +12,18 @@ import type { NodeId, RoomId } from '@voiceroom/protocol';
  *   arrive, are dropped: voice is worthless once late. Implementations pack many frames into
  *   one broker message; that is invisible to callers.
  *
- * - Event (`publishEvent`): presence and control. The returned promise resolves once the
- *   transport has accepted the event (for RocketMQ: the broker stored it) and rejects only
- *   when the bus is closed or the event could not be stored after retries. Events of one
- *   publisher arrive in publish order. Events born before the receiving bus started are not
- *   delivered to it (a node learns current state by other means, never by replay).
+ * - Event (`publishEvent`): the cluster's event log. The returned promise resolves once the
+ *   transport has stored the event (for RocketMQ: the broker) and rejects only when the bus is
+ *   closed or the event could not be stored after retries. Every started node receives every
+ *   stored event, its own included, in one total order that is the same on every node. Each
+ *   delivery carries the event's `position` in that order: consecutive integers, so a jump means
+ *   the receiver missed events; a position seen before is a redelivery and must be ignored. A
+ *   node may also receive a few events stored shortly before it started (positions tell). Each
+ *   event also carries its birth time (publisher's clock, ms since the epoch). A stored message
+ *   the bus cannot decode is delivered with an empty payload, so that positions stay consecutive.
  *
  * Every bus is broadcast: each other started node receives every message. A node never
- * receives its own messages (the echo is dropped by the bus). The handler is called
+ * receives its own voice (the echo is dropped by the bus); it does receive its own events. The handler is called
  * synchronously, one message at a time, never concurrently; the bytes passed to it are only
  * valid during the call (they may be a view into a larger receive buffer).
  *
@@ -35,7 +39,9 @@ export interface Bus {
   /** `frame` is a server voice frame (libs/protocol); the bus copies what it keeps before returning. */
   publishVoice(room: RoomId, frame: Uint8Array): void;
   /** `payload` is opaque to the bus (the gateway sends JSON). The bus copies it before returning. */
-  publishEvent(room: RoomId, payload: Uint8Array): Promise<void>;
+  publishEvent(payload: Uint8Array): Promise<void>;
+  /** True when the transport knows no other node is started (memory bus); false when it cannot know. */
+  isSoleNode(): boolean;
   /** True between a successful `start` and `close`. */
   isStarted(): boolean;
   stats(): BusStats;
@@ -44,7 +50,15 @@ export interface Bus {
 
 export interface BusHandler {
   onVoice(room: RoomId, frame: Uint8Array, origin: NodeId): void;
-  onEvent(room: RoomId, payload: Uint8Array, origin: NodeId): void;
+  onEvent(payload: Uint8Array, meta: EventMeta): void;
+}
+
+export interface EventMeta {
+  origin: NodeId;
+  /** Position in the event log: consecutive, identical on every node. */
+  position: number;
+  /** Publisher's clock when the event was published (ms since the epoch). */
+  birth: number;
 }
 
 /** Monotonic counters since the bus was created. */

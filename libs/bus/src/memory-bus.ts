@@ -7,6 +7,9 @@ interface Pending {
   lane: 'voice' | 'event';
   room: RoomId;
   bytes: Uint8Array;
+  /** Event log position (events only). */
+  position: number;
+  birth: number;
 }
 
 /** Buses on one exchange see each other: one per process for a single node, shared for in-process clusters. */
@@ -16,9 +19,12 @@ export class MemoryExchange {
   private scheduled = false;
   /** Number of items ever enqueued; a bus receives only items enqueued after it started. */
   seq = 0;
+  /** Events ever enqueued: the event log's positions. */
+  private eventPosition = 0;
 
-  enqueue(item: Omit<Pending, 'seq'>): void {
-    this.queue.push({ ...item, seq: ++this.seq });
+  enqueue(item: Omit<Pending, 'seq' | 'position' | 'birth'>): void {
+    const position = item.lane === 'event' ? ++this.eventPosition : 0;
+    this.queue.push({ ...item, seq: ++this.seq, position, birth: Date.now() });
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.drain());
@@ -31,7 +37,12 @@ export class MemoryExchange {
     this.scheduled = false;
     for (const item of items) {
       for (const bus of this.members) {
-        if (bus !== item.from && item.seq > bus.startSeq) bus.deliver(item.lane, item.room, item.bytes, item.from.nodeId);
+        if (item.seq <= bus.startSeq) continue;
+        if (item.lane === 'voice') {
+          if (bus !== item.from) bus.deliverVoice(item.room, item.bytes, item.from.nodeId);
+        } else {
+          bus.deliverEvent(item.bytes, item.from.nodeId, item.position, item.birth);
+        }
       }
     }
   }
@@ -66,26 +77,31 @@ export class MemoryBus implements Bus {
     this.exchange.enqueue({ from: this, lane: 'voice', room, bytes: Uint8Array.prototype.slice.call(frame) });
   }
 
-  publishEvent(room: RoomId, payload: Uint8Array): Promise<void> {
+  publishEvent(payload: Uint8Array): Promise<void> {
     if (!this.handler) return Promise.reject(new BusClosedError());
     this.counters.eventsPublished++;
-    if (this.exchange.members.size > 1) {
-      this.exchange.enqueue({ from: this, lane: 'event', room, bytes: Uint8Array.prototype.slice.call(payload) });
-    }
+    this.exchange.enqueue({ from: this, lane: 'event', room: '' as RoomId, bytes: Uint8Array.prototype.slice.call(payload) });
     return Promise.resolve();
   }
 
+  isSoleNode(): boolean {
+    return this.exchange.members.size <= 1;
+  }
+
   /** Called by the exchange. */
-  deliver(lane: 'voice' | 'event', room: RoomId, bytes: Uint8Array, origin: NodeId): void {
+  deliverVoice(room: RoomId, bytes: Uint8Array, origin: NodeId): void {
     const handler = this.handler;
     if (!handler) return;
-    if (lane === 'voice') {
-      this.counters.voiceFramesReceived++;
-      handler.onVoice(room, bytes, origin);
-    } else {
-      this.counters.eventsReceived++;
-      handler.onEvent(room, bytes, origin);
-    }
+    this.counters.voiceFramesReceived++;
+    handler.onVoice(room, bytes, origin);
+  }
+
+  /** Called by the exchange. */
+  deliverEvent(bytes: Uint8Array, origin: NodeId, position: number, birth: number): void {
+    const handler = this.handler;
+    if (!handler) return;
+    this.counters.eventsReceived++;
+    handler.onEvent(bytes, { origin, position, birth });
   }
 
   isStarted(): boolean {

@@ -33,6 +33,9 @@ export interface BusLogger {
 }
 
 const EVENT_RETRY_MIN_MS = 100;
+/** Events travel one per message, in a batch entry whose room field is unused. */
+const EVENT_ENTRY_ROOM = 'e' as RoomId;
+const EMPTY = new Uint8Array(0);
 const EVENT_RETRY_MAX_MS = 2000;
 const EVENT_QUEUE_LIMIT = 10_000;
 const START_ATTEMPTS = 3;
@@ -236,13 +239,13 @@ export class RocketMQBus implements Bus {
     if (this.voice.size > 0) this.scheduleVoiceFlush();
   }
 
-  publishEvent(room: RoomId, payload: Uint8Array): Promise<void> {
+  publishEvent(payload: Uint8Array): Promise<void> {
     if (!this.isStarted()) return Promise.reject(new BusClosedError());
     if (this.eventQueue.length >= EVENT_QUEUE_LIMIT) {
       this.counters.eventPublishFailures++;
       return Promise.reject(new BusPublishError(`event queue full (${EVENT_QUEUE_LIMIT} events)`));
     }
-    if (!this.eventWriter.append(room, payload, Date.now())) {
+    if (!this.eventWriter.append(EVENT_ENTRY_ROOM, payload, Date.now())) {
       this.eventWriter.clear();
       return Promise.reject(new BusPublishError(`event of ${payload.length} bytes is too large`));
     }
@@ -284,6 +287,10 @@ export class RocketMQBus implements Bus {
   private receive(message: MessageView): ConsumeResult {
     const handler = this.handler;
     if (!handler) return ConsumeResult.SUCCESS;
+    if (isTopic(message.topic, this.options.eventTopic)) {
+      this.receiveEvent(message, handler);
+      return ConsumeResult.SUCCESS;
+    }
     const body = message.body;
     const header = readBatchHeader(body);
     if (!header) {
@@ -294,23 +301,50 @@ export class RocketMQBus implements Bus {
       this.counters.ownMessagesDropped++;
       return ConsumeResult.SUCCESS;
     }
-    const isVoice = message.topic === this.options.voiceTopic || message.topic.endsWith(`%${this.options.voiceTopic}`);
     const now = Date.now();
-    if (header.birth < this.startedAt || (isVoice && now - header.birth > this.options.voiceDeadlineMs)) {
+    if (header.birth < this.startedAt || now - header.birth > this.options.voiceDeadlineMs) {
       this.counters.staleMessagesDropped++;
       return ConsumeResult.SUCCESS;
     }
-    let ok: boolean;
-    if (isVoice) {
-      this.counters.lastVoiceLagMs = now - header.birth;
-      this.counters.voiceFramesReceived += header.count;
-      ok = forEachEntry(body, header, (room, frame) => handler.onVoice(room, frame, header.origin));
-    } else {
-      this.counters.eventsReceived += header.count;
-      ok = forEachEntry(body, header, (room, payload) => handler.onEvent(room, payload, header.origin));
+    this.counters.lastVoiceLagMs = now - header.birth;
+    this.counters.voiceFramesReceived += header.count;
+    if (!forEachEntry(body, header, (room, frame) => handler.onVoice(room, frame, header.origin))) {
+      this.counters.malformedMessagesDropped++;
     }
-    if (!ok) this.counters.malformedMessagesDropped++;
     return ConsumeResult.SUCCESS;
+  }
+
+  /**
+   * The event log: position = the message's offset in the topic's single queue. Redeliveries
+   * through a retry topic carry another queue's offset and are skipped: the receiver has either
+   * seen the original already or sees the jump in positions and resynchronises.
+   */
+  private receiveEvent(message: MessageView, handler: BusHandler): void {
+    const position = message.offset;
+    if (message.topic !== this.options.eventTopic || position === undefined) {
+      this.counters.staleMessagesDropped++;
+      return;
+    }
+    const body = message.body;
+    const header = readBatchHeader(body);
+    let delivered = false;
+    if (header && header.count === 1) {
+      forEachEntry(body, header, (_room, payload) => {
+        delivered = true;
+        handler.onEvent(payload, { origin: header.origin, position: Number(position), birth: header.birth });
+      });
+    }
+    if (!delivered) {
+      // Still a position in the log: deliver it empty so that positions stay consecutive.
+      this.counters.malformedMessagesDropped++;
+      handler.onEvent(EMPTY, { origin: '' as NodeId, position: Number(position), birth: 0 });
+      return;
+    }
+    this.counters.eventsReceived++;
+  }
+
+  isSoleNode(): boolean {
+    return false;
   }
 
   stats(): BusStats {
@@ -334,6 +368,11 @@ export class RocketMQBus implements Bus {
     }
     this.options.log.info({ consumerGroup: this.consumerGroup }, 'rocketmq bus closed');
   }
+}
+
+/** The topic itself, or its retry topic (`%RETRY%<group>_<topic>`), or a namespaced name. */
+function isTopic(name: string, topic: string): boolean {
+  return name === topic || name.endsWith(`%${topic}`) || name.endsWith(`_${topic}`);
 }
 
 async function waitForQueues(consumer: PushConsumer, count: number, timeoutMs: number): Promise<boolean> {

@@ -132,3 +132,31 @@ describe('RocketMQ bus specifics', () => {
 });
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+
+describe('RocketMQ event log', () => {
+  it('delivers junk on the event topic as an empty entry at its position, keeping positions consecutive', async () => {
+    const a = rocketBus(fresh('log-junk-a'));
+    const rec = new Recorder();
+    try {
+      await a.start(rec);
+      await awaitLink(a, rec, 30_000);
+      const producer = new Producer({ endpoints: ROCKETMQ_ENDPOINTS, namespace: '', topics: [EVENT_TOPIC], logger: quiet });
+      await producer.startup();
+      try {
+        await producer.send({ topic: EVENT_TOPIC, body: Buffer.from('not a batch at all') });
+      } finally {
+        await producer.shutdown();
+      }
+      await a.publishEvent(Buffer.from('after-junk'));
+      const deadline = Date.now() + 20_000;
+      while (rec.events('after-junk').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const after = rec.events('after-junk')[0];
+      expect(after).toBeDefined();
+      const junk = rec.received.find((r) => r.lane === 'event' && r.position === (after?.position ?? 0) - 1);
+      expect(junk?.bytes.length).toBe(0);
+      expect(a.stats().malformedMessagesDropped).toBe(1);
+    } finally {
+      await a.close();
+    }
+  });
+});

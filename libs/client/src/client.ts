@@ -10,11 +10,20 @@ import {
   CLIENT_VOICE_HEADER_BYTES,
   OPUS_MAX_PACKET_BYTES,
   writeClientVoiceFrame,
+  type ChatEventMessage,
   type ErrorMessage,
+  type GoAwayMessage,
   type JoinedMessage,
   type MemberInfo,
+  type MembersUpdatedMessage,
+  type Ref,
+  type ResumedMessage,
+  type RoomCommand,
+  type RoomEventMessage,
+  type RoomId,
   type ServerMessage,
   type SpeakerId,
+  type SpeakerLevel,
 } from '@voiceroom/protocol';
 import { Emitter } from './emitter';
 
@@ -42,8 +51,14 @@ export interface VoiceFrame {
 
 export interface ClientEvents {
   voice: (frame: VoiceFrame) => void;
-  member_joined: (member: MemberInfo) => void;
-  member_left: (member: MemberInfo | { userId: string; sid: SpeakerId }) => void;
+  member_joined: (member: MemberInfo, replaces: SpeakerId | undefined) => void;
+  member_left: (member: MemberInfo | { userId: string; sid: SpeakerId }, reason: string) => void;
+  members_updated: (members: MemberInfo[], message: MembersUpdatedMessage) => void;
+  chat: (message: ChatEventMessage) => void;
+  speakers: (speakers: SpeakerLevel[]) => void;
+  /** The roster was replaced as a whole (joined, or resumed without replay). */
+  roster: (members: Map<SpeakerId, MemberInfo>) => void;
+  goaway: (message: GoAwayMessage) => void;
   error: (error: ErrorMessage) => void;
   close: (info: { code: number; reason: string; description: string }) => void;
 }
@@ -71,6 +86,18 @@ export function describeCloseCode(code: number): string {
       return 'the connection fell too far behind';
     case CloseCode.Unavailable:
       return 'the server is unavailable or restarting; reconnect';
+    case CloseCode.Kicked:
+      return 'a host removed you from the room';
+    case CloseCode.ResumeFailed:
+      return 'your place in the room is gone; join again';
+    case CloseCode.RoomFull:
+      return 'the room is full';
+    case CloseCode.Replaced:
+      return 'you joined this room from another connection';
+    case CloseCode.TooManyConnections:
+      return 'too many connections';
+    case CloseCode.Reconnect:
+      return 'the server asked to reconnect (resume)';
     default:
       return `connection closed (${code})`;
   }
@@ -91,20 +118,32 @@ export interface ClientOptions {
   WebSocket?: WebSocketFactory;
 }
 
+/** Close codes after which the member keeps its place and may resume (docs/protocol.md). */
+export const RESUMABLE_CLOSE_CODES: ReadonlySet<number> = new Set([1001, 1006, CloseCode.InternalError, CloseCode.TooSlow, CloseCode.Unavailable, CloseCode.Reconnect]);
+
 /**
- * One connection to a gateway, joined to one room. (Reconnect and resume come with the
- * roster work; this is the protocol core used by the page, the tests and the load generator.)
+ * One member's connection to the cluster, joined to one room: roster, room events in `seq`
+ * order, voice, commands, and resume (on the same or another node) after a dropped connection.
+ * Automatic reconnection is left to the caller (the page): `resume()` is the building block.
  */
 export class VoiceRoomClient extends Emitter<ClientEvents> {
+  /** Everyone else in the room. */
   readonly members = new Map<SpeakerId, MemberInfo>();
   self: MemberInfo | undefined;
   joined: JoinedMessage | undefined;
+  resumed: ResumedMessage | undefined;
+  room: RoomId | undefined;
+  /** Seq of the last room event applied. */
+  seq = 0;
+  resumeToken: string | undefined;
+  speakers: SpeakerLevel[] = [];
   private socket: WebSocketLike | undefined;
   private readonly sendBuffer = new Uint8Array(CLIENT_VOICE_HEADER_BYTES + OPUS_MAX_PACKET_BYTES);
   private readonly frame: VoiceFrame = { speaker: 0 as SpeakerId, sequence: 0, timestamp: 0, level: 0, payload: new Uint8Array(0) };
+  private refs = 0;
 
   constructor(
-    readonly url: string,
+    public url: string,
     private readonly options: ClientOptions = {},
   ) {
     super();
@@ -112,14 +151,35 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
 
   /** Opens the socket and joins with the token; resolves with the `joined` message. */
   connect(token: string): Promise<JoinedMessage> {
+    return this.open(this.url, { type: 'join', token }, 'joined') as Promise<JoinedMessage>;
+  }
+
+  /**
+   * Reconnects (to `url`, any node) and resumes the membership: same sid, role and mute state;
+   * missed room events are replayed before anything newer. Rejects with VoiceRoomError 4404 when
+   * the place is gone (then join again).
+   */
+  resume(url: string = this.url): Promise<ResumedMessage> {
+    if (!this.resumeToken) return Promise.reject(new Error('nothing to resume: not joined yet'));
+    this.url = url;
+    return this.open(url, { type: 'resume', token: this.resumeToken, lastSeq: this.seq }, 'resumed') as Promise<ResumedMessage>;
+  }
+
+  private open(url: string, first: object, expect: 'joined' | 'resumed'): Promise<JoinedMessage | ResumedMessage> {
     const Ctor = this.options.WebSocket ?? (globalThis as unknown as { WebSocket?: WebSocketFactory }).WebSocket;
     if (!Ctor) throw new Error('no WebSocket implementation: pass options.WebSocket');
-    const socket = new Ctor(this.url);
+    const previous = this.socket;
+    if (previous) {
+      previous.onclose = null;
+      previous.onmessage = null;
+      if (previous.readyState <= 1) previous.close(CloseCode.Normal, 'reconnecting');
+    }
+    const socket = new Ctor(url);
     socket.binaryType = 'arraybuffer';
     this.socket = socket;
     return new Promise((resolve, reject) => {
       let settled = false;
-      socket.onopen = () => socket.send(JSON.stringify({ type: 'join', token }));
+      socket.onopen = () => socket.send(JSON.stringify(first));
       socket.onmessage = (event) => {
         const data = event.data;
         if (typeof data === 'string') {
@@ -129,10 +189,11 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
           } catch {
             return; // not ours to fail on: ignore what cannot be read
           }
-          if (message.type === 'joined' && !settled) {
+          if (message.type === expect && !settled) {
             settled = true;
-            this.onJoined(message);
-            resolve(message);
+            if (message.type === 'joined') this.onJoined(message);
+            else if (message.type === 'resumed') this.onResumed(message);
+            resolve(message as JoinedMessage | ResumedMessage);
             return;
           }
           this.onControl(message);
@@ -158,27 +219,78 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
 
   private onJoined(message: JoinedMessage): void {
     this.joined = message;
+    this.room = message.room;
     this.self = message.self;
+    this.seq = message.seq;
+    this.resumeToken = message.resumeToken;
+    this.speakers = message.speakers;
     this.members.clear();
     for (const member of message.members) this.members.set(member.sid, member);
+    this.emit('roster', this.members);
+  }
+
+  private onResumed(message: ResumedMessage): void {
+    this.resumed = message;
+    this.self = message.self;
+    this.resumeToken = message.resumeToken;
+    this.speakers = message.speakers;
+    if (message.members) {
+      this.seq = message.seq;
+      this.members.clear();
+      for (const member of message.members) this.members.set(member.sid, member);
+      this.emit('roster', this.members);
+    }
+    // Otherwise the missed events follow, each with its seq.
   }
 
   private onControl(message: ServerMessage): void {
     switch (message.type) {
       case 'member_joined':
-        this.members.set(message.member.sid, message.member);
-        this.emit('member_joined', message.member);
+      case 'member_left':
+      case 'members_updated':
+      case 'chat':
+        if (message.seq <= this.seq) return; // already applied (replayed twice)
+        this.seq = message.seq;
+        this.onRoomEvent(message);
         return;
-      case 'member_left': {
-        const member = this.members.get(message.sid) ?? { userId: message.userId, sid: message.sid };
-        this.members.delete(message.sid);
-        this.emit('member_left', member);
+      case 'speakers':
+        this.speakers = message.speakers;
+        this.emit('speakers', message.speakers);
         return;
-      }
+      case 'goaway':
+        this.emit('goaway', message);
+        return;
       case 'error':
         this.emit('error', message);
         return;
       default:
+        return;
+    }
+  }
+
+  private onRoomEvent(message: RoomEventMessage): void {
+    switch (message.type) {
+      case 'member_joined':
+        if (message.replaces !== undefined) this.members.delete(message.replaces);
+        if (message.member.sid === this.self?.sid) return;
+        this.members.set(message.member.sid, message.member);
+        this.emit('member_joined', message.member, message.replaces);
+        return;
+      case 'member_left': {
+        const member = this.members.get(message.sid) ?? { userId: message.userId, sid: message.sid };
+        this.members.delete(message.sid);
+        this.emit('member_left', member, message.reason);
+        return;
+      }
+      case 'members_updated':
+        for (const member of message.members) {
+          if (member.sid === this.self?.sid) this.self = member;
+          else this.members.set(member.sid, member);
+        }
+        this.emit('members_updated', message.members, message);
+        return;
+      case 'chat':
+        this.emit('chat', message);
         return;
     }
   }
@@ -202,12 +314,55 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
     socket.send(this.sendBuffer.subarray(0, length));
   }
 
+  /** Sends a room command; returns its `ref` (echoed in an `error` if it is refused). */
+  command(command: RoomCommand): Ref {
+    const ref = command.ref ?? ++this.refs;
+    this.socket?.send(JSON.stringify({ ...command, ref }));
+    return ref;
+  }
+
+  raiseHand(raised = true): Ref {
+    return this.command({ type: 'raise_hand', raised });
+  }
+  answerHand(sid: SpeakerId, accept: boolean): Ref {
+    return this.command({ type: 'answer_hand', sid, accept });
+  }
+  setRole(sid: SpeakerId, role: 'speaker' | 'listener'): Ref {
+    return this.command({ type: 'set_role', sid, role });
+  }
+  mute(sid: SpeakerId, muted = true): Ref {
+    return this.command({ type: 'mute', sid, muted });
+  }
+  muteAll(muted = true): Ref {
+    return this.command({ type: 'mute_all', muted });
+  }
+  kick(sid: SpeakerId): Ref {
+    return this.command({ type: 'kick', sid });
+  }
+  chat(text: string): Ref {
+    return this.command({ type: 'chat', text });
+  }
+
+  /** Leaves the room for good (no resume). */
+  leave(): void {
+    const socket = this.socket;
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: 'leave' }));
+  }
+
   /** Sends raw bytes (tests of the server's validation). */
   sendRaw(data: string | Uint8Array): void {
     this.socket?.send(data);
   }
 
+  /** Closes the socket. 1000 (the default) leaves the room; other codes keep the place for a resume. */
   close(code: number = CloseCode.Normal, reason = ''): void {
     this.socket?.close(code, reason);
+  }
+
+  /** Drops the connection without a close handshake, as a lost network would (tests; the place is kept). */
+  drop(): void {
+    const socket = this.socket as (WebSocketLike & { terminate?: () => void }) | undefined;
+    if (socket?.terminate) socket.terminate();
+    else socket?.close(4000, 'dropped');
   }
 }

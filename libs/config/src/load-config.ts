@@ -36,6 +36,21 @@ export interface GatewayConfig {
   readonly wsMaxMessageBytes: number;
   readonly heartbeatIntervalMs: number;
   readonly shutdownDeadlineMs: number;
+  readonly drainSpreadMs: number;
+  readonly cluster: {
+    readonly beatIntervalMs: number;
+    readonly nodeTimeoutMs: number;
+    readonly syncTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+  };
+  readonly rooms: { readonly capacity: number; readonly seats: number; readonly resumeGraceMs: number };
+  readonly limits: {
+    readonly connectionsPerIp: number;
+    readonly connectionsPerUser: number;
+    readonly commandsPerSecond: number;
+    readonly commandBurst: number;
+  };
+  readonly speakersIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -67,6 +82,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       problems.push('JWT_SECRET: production needs a secret of at least 32 characters (not the development default)');
     }
     if (env.NODE_ID === undefined) problems.push('NODE_ID: production needs a stable node id (e.g. the pod name)');
+  }
+  if (env.NODE_TIMEOUT_MS < 3 * env.NODE_BEAT_INTERVAL_MS) {
+    problems.push('NODE_TIMEOUT_MS: must be at least 3 × NODE_BEAT_INTERVAL_MS, or live nodes would be declared lost');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -104,6 +122,21 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     wsMaxMessageBytes: env.WS_MAX_MESSAGE_BYTES,
     heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,
     shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
+    drainSpreadMs: env.DRAIN_SPREAD_MS,
+    cluster: {
+      beatIntervalMs: env.NODE_BEAT_INTERVAL_MS,
+      nodeTimeoutMs: env.NODE_TIMEOUT_MS,
+      syncTimeoutMs: env.CLUSTER_SYNC_TIMEOUT_MS,
+      requestTimeoutMs: env.CLUSTER_REQUEST_TIMEOUT_MS,
+    },
+    rooms: { capacity: env.ROOM_CAPACITY, seats: env.ROOM_SEATS, resumeGraceMs: env.RESUME_GRACE_MS },
+    limits: {
+      connectionsPerIp: env.MAX_CONNECTIONS_PER_IP,
+      connectionsPerUser: env.MAX_CONNECTIONS_PER_USER,
+      commandsPerSecond: env.COMMANDS_PER_SEC,
+      commandBurst: env.COMMAND_BURST,
+    },
+    speakersIntervalMs: env.SPEAKERS_INTERVAL_MS,
   };
   return deepFreeze(config);
 }

@@ -38,6 +38,19 @@ export const EnvSchema = Type.Object({
   WS_MAX_MESSAGE_BYTES: Int(1024, 16 * 1024 * 1024, 65536, 'Messages larger than this close the socket (1009)'),
   HEARTBEAT_INTERVAL_MS: Int(1000, 600_000, 20_000, 'WebSocket ping interval; a socket missing a pong is closed'),
   SHUTDOWN_DEADLINE_MS: Int(0, 600_000, 10_000, 'Longest a SIGTERM drain may take'),
+  DRAIN_SPREAD_MS: Int(0, 600_000, 5000, 'On SIGTERM, client disconnects are spread over this long (capped at half the deadline)'),
+  NODE_BEAT_INTERVAL_MS: Int(50, 60_000, 2000, 'How often a node beats on the event log'),
+  NODE_TIMEOUT_MS: Int(200, 600_000, 10_000, 'A node silent on the event log this long is lost; its members are detached'),
+  CLUSTER_SYNC_TIMEOUT_MS: Int(100, 600_000, 3000, 'Wait for a state snapshot before asking again or starting alone'),
+  CLUSTER_REQUEST_TIMEOUT_MS: Int(100, 600_000, 10_000, 'Longest a join, resume or command waits for the event log'),
+  RESUME_GRACE_MS: Int(0, 3_600_000, 30_000, 'How long a dropped member keeps its place and may resume'),
+  ROOM_CAPACITY: Int(1, 10_000, 50, 'Most members in one room, across the cluster'),
+  ROOM_SEATS: Int(0, 10_000, 8, 'Most members with role speaker in one room (hosts not counted)'),
+  MAX_CONNECTIONS_PER_IP: Int(1, 1_000_000, 100, 'Open WebSockets per client address on one node'),
+  MAX_CONNECTIONS_PER_USER: Int(1, 10_000, 4, 'Open WebSockets per user on one node'),
+  COMMANDS_PER_SEC: Int(1, 1000, 5, 'Sustained room commands and chat messages per connection'),
+  COMMAND_BURST: Int(1, 1000, 10, 'Commands that may arrive at once per connection'),
+  SPEAKERS_INTERVAL_MS: Int(50, 10_000, 250, 'How often active speakers are announced to a room'),
 });
 
 export type Env = Static<typeof EnvSchema>;

@@ -13,12 +13,31 @@ export function isRole(value: unknown): value is Role {
 
 /** Largest text message a client may send. */
 export const MAX_CONTROL_MESSAGE_BYTES = 4096;
+/** Longest chat text, in UTF-16 code units (JavaScript string length). */
+export const MAX_CHAT_LENGTH = 500;
+/** Longest display name kept from a token (longer ones are cut). */
+export const MAX_NAME_LENGTH = 64;
 
 // ---- client to server ----------------------------------------------------------------
+
+/** Optional on every command: echoed as `ref` in an `error` the command causes. */
+export type Ref = string | number;
 
 export interface JoinMessage {
   type: 'join';
   token: string;
+}
+
+export interface ResumeMessage {
+  type: 'resume';
+  /** `resumeToken` from the last `joined` or `resumed`. */
+  token: string;
+  /** Highest room event `seq` the client has applied. */
+  lastSeq: number;
+}
+
+export interface LeaveMessage {
+  type: 'leave';
 }
 
 export interface PingMessage {
@@ -27,7 +46,62 @@ export interface PingMessage {
   t?: number;
 }
 
-export type ClientMessage = JoinMessage | PingMessage;
+export interface RaiseHandMessage {
+  type: 'raise_hand';
+  raised: boolean;
+  ref?: Ref;
+}
+
+export interface AnswerHandMessage {
+  type: 'answer_hand';
+  sid: SpeakerId;
+  accept: boolean;
+  ref?: Ref;
+}
+
+export interface SetRoleMessage {
+  type: 'set_role';
+  sid: SpeakerId;
+  role: 'speaker' | 'listener';
+  ref?: Ref;
+}
+
+export interface MuteMessage {
+  type: 'mute';
+  sid: SpeakerId;
+  muted: boolean;
+  ref?: Ref;
+}
+
+export interface MuteAllMessage {
+  type: 'mute_all';
+  muted: boolean;
+  ref?: Ref;
+}
+
+export interface KickMessage {
+  type: 'kick';
+  sid: SpeakerId;
+  ref?: Ref;
+}
+
+export interface ChatMessage {
+  type: 'chat';
+  text: string;
+  ref?: Ref;
+}
+
+/** Commands act on the room once joined; they go through the cluster's event log. */
+export type RoomCommand =
+  | RaiseHandMessage
+  | AnswerHandMessage
+  | SetRoleMessage
+  | MuteMessage
+  | MuteAllMessage
+  | KickMessage
+  | ChatMessage;
+
+export type ClientMessage = JoinMessage | ResumeMessage | LeaveMessage | PingMessage | RoomCommand;
 
 // ---- server to client ----------------------------------------------------------------
 
@@ -36,28 +110,120 @@ export interface MemberInfo {
   sid: SpeakerId;
   role: Role;
   name?: string;
+  /** Muted by a host: the gateway drops this member's audio. */
+  muted: boolean;
+  handRaised: boolean;
+}
+
+export interface SpeakerLevel {
+  sid: SpeakerId;
+  /** Loudest recent level, 0 … 127 = −dBov (0 loudest), as in the voice frame header. */
+  level: number;
+}
+
+export interface Limits {
+  maxPayloadBytes: number;
+  maxFramesPerSecond: number;
+}
+
+export interface RoomSettings {
+  /** Most members the room holds, across the cluster. */
+  capacity: number;
+  /** Most members with role `speaker` at once (hosts are not counted). */
+  seats: number;
 }
 
 export interface JoinedMessage {
   type: 'joined';
   room: RoomId;
   self: MemberInfo;
+  /** Everyone else in the room, on every node. */
   members: MemberInfo[];
+  /** Room event sequence this roster is at; the next room event has seq + 1. */
+  seq: number;
+  speakers: SpeakerLevel[];
+  settings: RoomSettings;
+  resumeToken: string;
+  /** How long, after a connection drops, the member may resume (ms). */
+  resumeGraceMs: number;
   node: string;
-  limits: { maxPayloadBytes: number; maxFramesPerSecond: number };
+  limits: Limits;
+}
+
+export interface ResumedMessage {
+  type: 'resumed';
+  room: RoomId;
+  self: MemberInfo;
+  /**
+   * Present when the missed events could not be replayed: the full roster at `seq` (replace
+   * yours). Absent: the missed events follow this message, in order, from `lastSeq + 1` to `seq`.
+   */
+  members?: MemberInfo[];
+  seq: number;
+  speakers: SpeakerLevel[];
+  settings: RoomSettings;
+  resumeToken: string;
+  resumeGraceMs: number;
+  node: string;
+  limits: Limits;
 }
 
 export interface MemberJoinedMessage {
   type: 'member_joined';
   room: RoomId;
+  seq: number;
   member: MemberInfo;
+  /** The same user's older session that this one replaces: remove that sid first. */
+  replaces?: SpeakerId;
 }
+
+export type LeaveReason = 'left' | 'timeout' | 'kicked';
 
 export interface MemberLeftMessage {
   type: 'member_left';
   room: RoomId;
+  seq: number;
   userId: UserId;
   sid: SpeakerId;
+  reason: LeaveReason;
+}
+
+export type UpdateReason = 'hand' | 'hand_accepted' | 'hand_declined' | 'role' | 'mute' | 'mute_all';
+
+export interface MembersUpdatedMessage {
+  type: 'members_updated';
+  room: RoomId;
+  seq: number;
+  /** New state of each changed member (replace the old entries). */
+  members: MemberInfo[];
+  reason: UpdateReason;
+  /** sid of the member who caused it (a host, or the member itself). */
+  by: SpeakerId;
+}
+
+export interface ChatEventMessage {
+  type: 'chat';
+  room: RoomId;
+  seq: number;
+  from: SpeakerId;
+  userId: UserId;
+  name?: string;
+  text: string;
+  /** Cluster time the message was sent at (ms since the epoch). */
+  at: number;
+}
+
+export interface SpeakersMessage {
+  type: 'speakers';
+  room: RoomId;
+  speakers: SpeakerLevel[];
+}
+
+export interface GoAwayMessage {
+  type: 'goaway';
+  reason: 'draining' | 'rebalance';
+  /** Resume within this many ms (the grace period) on any node. */
+  resumeWithinMs: number;
 }
 
 export interface PongMessage {
@@ -69,9 +235,21 @@ export interface ErrorMessage {
   type: 'error';
   code: ErrorCode;
   message: string;
+  /** The `ref` of the command that caused it, when it had one. */
+  ref?: Ref;
 }
 
-export type ServerMessage = JoinedMessage | MemberJoinedMessage | MemberLeftMessage | PongMessage | ErrorMessage;
+/** Room events carry `seq`: consecutive per room, identical on every node. */
+export type RoomEventMessage = MemberJoinedMessage | MemberLeftMessage | MembersUpdatedMessage | ChatEventMessage;
+
+export type ServerMessage =
+  | JoinedMessage
+  | ResumedMessage
+  | RoomEventMessage
+  | SpeakersMessage
+  | GoAwayMessage
+  | PongMessage
+  | ErrorMessage;
 
 /** Stable codes of `error` messages (non-fatal; fatal errors close the socket with a close code). */
 export const ErrorCode = {
@@ -79,10 +257,30 @@ export const ErrorCode = {
   VoiceFrameTooLarge: 'VOICE_FRAME_TOO_LARGE',
   VoiceRateLimited: 'VOICE_RATE_LIMITED',
   NotAllowedToSpeak: 'NOT_ALLOWED_TO_SPEAK',
+  /** A host-only command from a member who is not a host. */
+  NotHost: 'NOT_HOST',
+  /** The command names a sid that is not in the room. */
+  UnknownMember: 'UNKNOWN_MEMBER',
+  /** Promoting to speaker while every seat is taken. */
+  SeatsFull: 'SEATS_FULL',
+  /** The command does not apply (e.g. a host raising a hand, changing a host's role, answering a hand that is down). */
+  InvalidCommand: 'INVALID_COMMAND',
+  /** Too many commands or chat messages per second. */
+  CommandRateLimited: 'COMMAND_RATE_LIMITED',
+  /** The cluster could not take the command now (event log unavailable); retry later. */
+  Unavailable: 'UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+function isSid(value: unknown): value is SpeakerId {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 0xffffffff;
+}
+
+function isRef(value: unknown): value is Ref {
+  return (typeof value === 'string' && value.length <= 64) || (typeof value === 'number' && Number.isFinite(value));
+}
 
 /** Parses and validates one client text message. Never throws. */
 export function decodeClientMessage(text: string): DecodeResult<ClientMessage> {
@@ -96,18 +294,58 @@ export function decodeClientMessage(text: string): DecodeResult<ClientMessage> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, reason: 'not a JSON object' };
   }
-  const message = value as Record<string, unknown>;
-  switch (message.type) {
+  const m = value as Record<string, unknown>;
+  if (m.ref !== undefined && !isRef(m.ref)) return { ok: false, reason: 'ref must be a string of at most 64 characters or a number' };
+  const ref = m.ref === undefined ? {} : { ref: m.ref as Ref };
+  const bool = (field: string): boolean | undefined => (typeof m[field] === 'boolean' ? (m[field] as boolean) : undefined);
+  switch (m.type) {
     case 'join':
-      if (typeof message.token !== 'string' || message.token.length === 0) {
-        return { ok: false, reason: 'join.token must be a non-empty string' };
+      if (typeof m.token !== 'string' || m.token.length === 0) return { ok: false, reason: 'join.token must be a non-empty string' };
+      return { ok: true, value: { type: 'join', token: m.token } };
+    case 'resume':
+      if (typeof m.token !== 'string' || m.token.length === 0) return { ok: false, reason: 'resume.token must be a non-empty string' };
+      if (typeof m.lastSeq !== 'number' || !Number.isInteger(m.lastSeq) || m.lastSeq < 0) {
+        return { ok: false, reason: 'resume.lastSeq must be an integer >= 0' };
       }
-      return { ok: true, value: { type: 'join', token: message.token } };
+      return { ok: true, value: { type: 'resume', token: m.token, lastSeq: m.lastSeq } };
+    case 'leave':
+      return { ok: true, value: { type: 'leave' } };
     case 'ping':
-      if (message.t !== undefined && typeof message.t !== 'number') {
-        return { ok: false, reason: 'ping.t must be a number' };
-      }
-      return { ok: true, value: message.t === undefined ? { type: 'ping' } : { type: 'ping', t: message.t } };
+      if (m.t !== undefined && typeof m.t !== 'number') return { ok: false, reason: 'ping.t must be a number' };
+      return { ok: true, value: m.t === undefined ? { type: 'ping' } : { type: 'ping', t: m.t } };
+    case 'raise_hand': {
+      const raised = bool('raised');
+      if (raised === undefined) return { ok: false, reason: 'raise_hand.raised must be a boolean' };
+      return { ok: true, value: { type: 'raise_hand', raised, ...ref } };
+    }
+    case 'answer_hand': {
+      const accept = bool('accept');
+      if (!isSid(m.sid)) return { ok: false, reason: 'answer_hand.sid must be a speaker id' };
+      if (accept === undefined) return { ok: false, reason: 'answer_hand.accept must be a boolean' };
+      return { ok: true, value: { type: 'answer_hand', sid: m.sid, accept, ...ref } };
+    }
+    case 'set_role':
+      if (!isSid(m.sid)) return { ok: false, reason: 'set_role.sid must be a speaker id' };
+      if (m.role !== 'speaker' && m.role !== 'listener') return { ok: false, reason: 'set_role.role must be "speaker" or "listener"' };
+      return { ok: true, value: { type: 'set_role', sid: m.sid, role: m.role, ...ref } };
+    case 'mute': {
+      const muted = bool('muted');
+      if (!isSid(m.sid)) return { ok: false, reason: 'mute.sid must be a speaker id' };
+      if (muted === undefined) return { ok: false, reason: 'mute.muted must be a boolean' };
+      return { ok: true, value: { type: 'mute', sid: m.sid, muted, ...ref } };
+    }
+    case 'mute_all': {
+      const muted = bool('muted');
+      if (muted === undefined) return { ok: false, reason: 'mute_all.muted must be a boolean' };
+      return { ok: true, value: { type: 'mute_all', muted, ...ref } };
+    }
+    case 'kick':
+      if (!isSid(m.sid)) return { ok: false, reason: 'kick.sid must be a speaker id' };
+      return { ok: true, value: { type: 'kick', sid: m.sid, ...ref } };
+    case 'chat':
+      if (typeof m.text !== 'string' || m.text.trim().length === 0) return { ok: false, reason: 'chat.text must be a non-empty string' };
+      if (m.text.length > MAX_CHAT_LENGTH) return { ok: false, reason: `chat.text is longer than ${MAX_CHAT_LENGTH} characters` };
+      return { ok: true, value: { type: 'chat', text: m.text, ...ref } };
     default:
       return { ok: false, reason: 'unknown message type' };
   }
@@ -118,9 +356,10 @@ export function isMemberInfo(value: unknown): value is MemberInfo {
   const m = value as Record<string, unknown>;
   return (
     isValidId(m.userId) &&
-    typeof m.sid === 'number' &&
-    Number.isInteger(m.sid) &&
+    isSid(m.sid) &&
     isRole(m.role) &&
-    (m.name === undefined || typeof m.name === 'string')
+    (m.name === undefined || typeof m.name === 'string') &&
+    typeof m.muted === 'boolean' &&
+    typeof m.handRaised === 'boolean'
   );
 }

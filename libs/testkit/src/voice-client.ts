@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { VoiceRoomClient, type VoiceFrame, type WebSocketFactory } from '@voiceroom/client';
-import type { ErrorMessage, JoinedMessage, SpeakerId } from '@voiceroom/protocol';
+import type { ChatEventMessage, ErrorMessage, JoinedMessage, MembersUpdatedMessage, SpeakerId, SpeakerLevel } from '@voiceroom/protocol';
 import { waitFor } from './wait';
 
 export interface Heard {
@@ -14,7 +14,12 @@ export interface Heard {
 export class RecordingClient extends VoiceRoomClient {
   readonly heard: Heard[] = [];
   readonly errors: ErrorMessage[] = [];
+  /** Presence as seen: `joined:<user>` and `left:<user>`, in order. */
   readonly events: string[] = [];
+  readonly leaveReasons: string[] = [];
+  readonly updates: MembersUpdatedMessage[] = [];
+  readonly chats: ChatEventMessage[] = [];
+  readonly speakerAnnouncements: SpeakerLevel[][] = [];
   closeInfo: { code: number; reason: string } | undefined;
 
   constructor(url: string) {
@@ -24,7 +29,13 @@ export class RecordingClient extends VoiceRoomClient {
     );
     this.on('error', (error) => this.errors.push(error));
     this.on('member_joined', (m) => this.events.push(`joined:${m.userId}`));
-    this.on('member_left', (m) => this.events.push(`left:${m.userId}`));
+    this.on('member_left', (m, reason) => {
+      this.events.push(`left:${m.userId}`);
+      this.leaveReasons.push(`${m.userId}:${reason}`);
+    });
+    this.on('members_updated', (_members, message) => this.updates.push(message));
+    this.on('chat', (message) => this.chats.push(message));
+    this.on('speakers', (speakers) => this.speakerAnnouncements.push(speakers));
     this.on('close', (info) => (this.closeInfo = info));
   }
 
@@ -32,6 +43,11 @@ export class RecordingClient extends VoiceRoomClient {
     const client = new RecordingClient(url);
     await client.connect(token);
     return client;
+  }
+
+  /** Roster as sorted user ids (self excluded). */
+  rosterUsers(): string[] {
+    return [...this.members.values()].map((m) => m.userId).sort();
   }
 
   get sid(): SpeakerId {
@@ -51,6 +67,12 @@ export class RecordingClient extends VoiceRoomClient {
 
   heardFrom(speaker: SpeakerId): Heard[] {
     return this.heard.filter((h) => h.speaker === speaker);
+  }
+
+  /** Resumes on `url` (any node); clears the last close info first. */
+  async resumeOn(url: string): Promise<void> {
+    this.closeInfo = undefined;
+    await this.resume(url);
   }
 
   waitClosed(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {

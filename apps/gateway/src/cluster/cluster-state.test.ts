@@ -1,0 +1,209 @@
+import { CloseCode, ErrorCode, type NodeId, type RoomEventMessage, type SpeakerId } from '@voiceroom/protocol';
+import { ClusterState, type JoinOutcome, type MemberRecord, type ResumeOutcome, type StateListener } from './cluster-state';
+import type { LogEntry } from './log-events';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+class Calls implements StateListener {
+  events: RoomEventMessage[] = [];
+  joins = new Map<string, JoinOutcome>();
+  resumes = new Map<string, ResumeOutcome>();
+  commands = new Map<string, { code: ErrorCode; message: string } | undefined>();
+  ended: { sid: SpeakerId; node: NodeId; code: number }[] = [];
+  lost: string[] = [];
+  roomEvent(_room: unknown, message: RoomEventMessage): void {
+    this.events.push(message);
+  }
+  joinDecided(_origin: NodeId, req: string, outcome: JoinOutcome): void {
+    this.joins.set(req, outcome);
+  }
+  resumeDecided(_origin: NodeId, req: string, outcome: ResumeOutcome): void {
+    this.resumes.set(req, outcome);
+  }
+  commandDone(_origin: NodeId, req: string, error?: { code: ErrorCode; message: string }): void {
+    this.commands.set(req, error);
+  }
+  sessionEnded(member: MemberRecord, node: NodeId, closeCode: number): void {
+    this.ended.push({ sid: member.sid, node, code: closeCode });
+  }
+  memberChanged(): void {}
+  memberRemoved(): void {}
+  nodeLost(node: NodeId, why: string): void {
+    this.lost.push(`${node}:${why}`);
+  }
+}
+
+const A = 'node-a' as NodeId;
+const B = 'node-b' as NodeId;
+const settings = { capacity: 3, seats: 1 };
+
+/** A log under construction: entries get positions, counters and birth times like the real one. */
+class Log {
+  readonly entries: { entry: LogEntry; origin: NodeId; position: number; birth: number }[] = [];
+  private n = new Map<NodeId, number>();
+  time = 1_000_000;
+  add(origin: NodeId, entry: DistributiveOmit<LogEntry, 'inc' | 'n'>, advanceMs = 10): LogEntry {
+    const n = (this.n.get(origin) ?? 0) + 1;
+    this.n.set(origin, n);
+    this.time += advanceMs;
+    const full = { ...entry, inc: `inc-${origin}`, n } as LogEntry;
+    this.entries.push({ entry: full, origin, position: this.entries.length + 100, birth: this.time });
+    return full;
+  }
+  join(origin: NodeId, req: string, userId: string, role: 'host' | 'speaker' | 'listener' = 'speaker', room = 'r1'): void {
+    this.add(origin, { t: 'join', req, room: room as never, userId: userId as never, role, settings, graceMs: 5000 });
+  }
+  applyTo(state: ClusterState, from = 0): void {
+    for (const e of this.entries.slice(from)) state.apply(e.entry, e.origin, e.position, e.birth);
+  }
+}
+
+function sidOf(calls: Calls, req: string): SpeakerId {
+  const outcome = calls.joins.get(req);
+  if (!outcome?.ok) throw new Error(`join ${req} was not accepted`);
+  return outcome.member.sid;
+}
+
+describe('ClusterState: the replicated room state machine', () => {
+  it('gives every replica the same rooms, sids and seqs, and a snapshot plus the rest of the log gives the same again', () => {
+    const log = new Log();
+    log.add(A, { t: 'hello', timeoutMs: 10_000 });
+    log.add(B, { t: 'hello', timeoutMs: 10_000 });
+    log.join(A, 'j1', 'alice', 'host');
+    log.join(B, 'j2', 'bob', 'listener');
+    log.join(B, 'j3', 'carol', 'speaker');
+    const c1 = new Calls();
+    const first = new ClusterState(c1);
+    log.applyTo(first);
+    log.add(B, { t: 'cmd', req: 'c1', room: 'r1' as never, by: sidOf(c1, 'j2'), cmd: { type: 'raise_hand', raised: true } });
+    log.add(A, { t: 'cmd', req: 'c2', room: 'r1' as never, by: sidOf(c1, 'j1'), cmd: { type: 'chat', text: 'hi' } });
+
+    const one = new ClusterState(new Calls());
+    const two = new ClusterState(new Calls());
+    log.applyTo(one);
+    log.applyTo(two);
+    expect(one.snapshot()).toEqual(two.snapshot());
+    expect(one.rooms.get('r1' as never)?.seq).toBe(5); // 3 joins, a hand, a chat
+
+    const late = new ClusterState(new Calls());
+    const cut = 3;
+    const atCut = new ClusterState(new Calls());
+    log.applyTo(atCut);
+    // A snapshot taken after the first `cut` entries, then the rest of the log.
+    const partial = new ClusterState(new Calls());
+    for (const e of log.entries.slice(0, cut)) partial.apply(e.entry, e.origin, e.position, e.birth);
+    late.load(partial.snapshot());
+    log.applyTo(late, cut);
+    expect(late.snapshot()).toEqual(one.snapshot());
+  });
+
+  it('refuses the join beyond the capacity, whichever node it came from', () => {
+    const log = new Log();
+    for (let i = 0; i < 5; i++) log.join(i % 2 ? A : B, `j${i}`, `user${i}`, 'listener');
+    const calls = new Calls();
+    log.applyTo(new ClusterState(calls));
+    const outcomes = [...calls.joins.values()];
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(3);
+    expect(outcomes.slice(3).every((o) => !o.ok && o.closeCode === CloseCode.RoomFull)).toBe(true);
+  });
+
+  it('skips an entry stored twice (a retried publish) by its node counter', () => {
+    const log = new Log();
+    log.join(A, 'j1', 'alice');
+    log.entries.push({ ...(log.entries[0] as (typeof log.entries)[number]), position: 101 });
+    const calls = new Calls();
+    const state = new ClusterState(calls);
+    log.applyTo(state);
+    expect(state.duplicatesSkipped).toBe(1);
+    expect(calls.events).toHaveLength(1);
+  });
+
+  it('replaces the older session of a user who joins again, and seats beyond the limit make listeners', () => {
+    const log = new Log();
+    log.join(A, 'j1', 'alice', 'speaker');
+    log.join(B, 'j2', 'bob', 'speaker');
+    log.join(B, 'j3', 'alice', 'speaker');
+    const calls = new Calls();
+    const state = new ClusterState(calls);
+    log.applyTo(state);
+    const bob = calls.joins.get('j2');
+    expect(bob?.ok && bob.member.role).toBe('listener'); // one seat, alice has it
+    const second = calls.joins.get('j3');
+    expect(second?.ok && second.member.role).toBe('speaker'); // her own seat, taken over
+    expect(calls.ended).toEqual([{ sid: sidOf(calls, 'j1'), node: A, code: CloseCode.Replaced }]);
+    expect(calls.events.at(-1)).toMatchObject({ type: 'member_joined', replaces: sidOf(calls, 'j1') });
+    expect([...(state.rooms.get('r1' as never)?.members.values() ?? [])].map((m) => m.userId).sort()).toEqual(['alice', 'bob']);
+  });
+
+  it('lets only hosts moderate, and a mute outlives leaving and joining again', () => {
+    const log = new Log();
+    log.join(A, 'j1', 'host', 'host');
+    log.join(B, 'j2', 'bob', 'speaker');
+    const calls = new Calls();
+    const state = new ClusterState(calls);
+    log.applyTo(state);
+    const host = sidOf(calls, 'j1');
+    const bob = sidOf(calls, 'j2');
+    log.add(B, { t: 'cmd', req: 'c1', room: 'r1' as never, by: bob, cmd: { type: 'mute', sid: host, muted: true } });
+    log.add(A, { t: 'cmd', req: 'c2', room: 'r1' as never, by: host, cmd: { type: 'mute', sid: bob, muted: true } });
+    log.add(B, { t: 'leave', room: 'r1' as never, sid: bob });
+    log.join(B, 'j3', 'bob', 'speaker');
+    log.applyTo(state, 2);
+    expect(calls.commands.get('c1')?.code).toBe(ErrorCode.NotHost);
+    expect(calls.commands.get('c2')).toBeUndefined();
+    const again = calls.joins.get('j3');
+    expect(again?.ok && again.member.muted).toBe(true);
+  });
+
+  it('detaches the members of a node that stops beating, and they leave once after the grace', () => {
+    const log = new Log();
+    log.add(A, { t: 'hello', timeoutMs: 1000 });
+    log.add(B, { t: 'hello', timeoutMs: 1000 });
+    log.join(B, 'j1', 'bob');
+    log.join(A, 'j2', 'alice');
+    for (let i = 0; i < 30; i++) log.add(A, { t: 'beat', live: true, timeoutMs: 1000 }, 300); // B is silent for 9 s
+    const calls = new Calls();
+    const state = new ClusterState(calls);
+    log.applyTo(state);
+    expect(calls.lost).toEqual([`${B}:timeout`]);
+    expect(calls.events.filter((e) => e.type === 'member_left')).toEqual([
+      expect.objectContaining({ type: 'member_left', userId: 'bob', reason: 'timeout' }),
+    ]);
+    // 1000 ms timeout + 5000 ms grace, measured in log time (beats every 300 ms).
+    expect(state.rooms.get('r1' as never)?.members.size).toBe(1);
+  });
+
+  it('does not blame the nodes for a silent log (broker outage)', () => {
+    const log = new Log();
+    log.add(A, { t: 'hello', timeoutMs: 1000 });
+    log.add(B, { t: 'hello', timeoutMs: 1000 });
+    log.join(B, 'j1', 'bob');
+    log.add(A, { t: 'beat', live: true, timeoutMs: 1000 }, 60_000); // a minute of nothing
+    log.add(B, { t: 'beat', live: true, timeoutMs: 1000 }, 300);
+    const calls = new Calls();
+    log.applyTo(new ClusterState(calls));
+    expect(calls.lost).toEqual([]);
+  });
+
+  it('resumes a detached member on another node and replays what it missed', () => {
+    const log = new Log();
+    log.join(A, 'j1', 'alice');
+    log.join(A, 'j2', 'bob', 'listener');
+    const calls = new Calls();
+    const state = new ClusterState(calls);
+    log.applyTo(state);
+    const alice = sidOf(calls, 'j1');
+    const room = state.rooms.get('r1' as never);
+    const seqBefore = room?.seq ?? 0;
+    log.add(A, { t: 'detach', room: 'r1' as never, sid: alice, graceMs: 5000 });
+    log.add(A, { t: 'cmd', req: 'c1', room: 'r1' as never, by: sidOf(calls, 'j2'), cmd: { type: 'chat', text: 'are you there?' } });
+    log.add(B, { t: 'resume', req: 'r1', room: 'r1' as never, userId: 'alice' as never, sid: alice });
+    log.add(B, { t: 'resume', req: 'r2', room: 'r1' as never, userId: 'mallory' as never, sid: alice });
+    log.applyTo(state, 2);
+    const resumed = calls.resumes.get('r1');
+    expect(resumed?.ok && resumed.member.node).toBe(B);
+    expect(calls.resumes.get('r2')?.ok).toBe(false);
+    expect(state.missedEvents(room as never, seqBefore)?.map((t) => JSON.parse(t).text)).toEqual(['are you there?']);
+    expect(calls.events.filter((e) => e.type === 'member_left' || e.type === 'member_joined')).toHaveLength(2); // the two joins only
+  });
+});

@@ -1,0 +1,204 @@
+import {
+  isRole,
+  isValidId,
+  MAX_CHAT_LENGTH,
+  MAX_NAME_LENGTH,
+  type NodeId,
+  type Role,
+  type RoomCommand,
+  type RoomId,
+  type RoomSettings,
+  type SpeakerId,
+  type UserId,
+} from '@voiceroom/protocol';
+
+/**
+ * Entries of the cluster's event log (the event lane). Every node applies every entry, in log
+ * order, to its replica of the room state (cluster-state.ts); entries are requests, and their
+ * outcome is decided when they are applied, identically on every node. The publishing node is
+ * the entry's origin (given by the bus, not by the entry).
+ *
+ * Wire form: one JSON object per bus event. Unknown `t` values are ignored (forward compatible).
+ */
+export type LogEntry =
+  | HelloEntry
+  | BeatEntry
+  | ByeEntry
+  | SnapshotEntry
+  | JoinEntry
+  | ResumeEntry
+  | LeaveEntry
+  | DetachEntry
+  | CommandEntry;
+
+/**
+ * On every entry: the publishing node's incarnation (a random id per process start) and a
+ * counter that grows by one per entry it publishes. A retried publish that the broker had
+ * stored after all shows up twice; the second copy has a counter already seen and is skipped.
+ */
+export interface EntryBase {
+  inc: string;
+  n: number;
+}
+
+/** A node starting (or resyncing) asks for the state. */
+export interface HelloEntry extends EntryBase {
+  t: 'hello';
+  /** Heartbeat timeout other nodes apply to this node (ms). */
+  timeoutMs: number;
+}
+
+export interface BeatEntry extends EntryBase {
+  t: 'beat';
+  /** True once the node holds the state (it can answer a hello). */
+  live: boolean;
+  timeoutMs: number;
+}
+
+/** A node leaving on purpose (after its drain). Its remaining members get the resume grace. */
+export interface ByeEntry extends EntryBase {
+  t: 'bye';
+}
+
+/** The state as it was right after applying the hello at `at`, in `parts` pieces. */
+export interface SnapshotEntry extends EntryBase {
+  t: 'snapshot';
+  for: NodeId;
+  /** Incarnation of the node it is for. */
+  forInc: string;
+  at: number;
+  part: number;
+  parts: number;
+  data: string;
+}
+
+export interface JoinEntry extends EntryBase {
+  t: 'join';
+  req: string;
+  room: RoomId;
+  userId: UserId;
+  role: Role;
+  name?: string;
+  /** Settings for the room if this join creates it. */
+  settings: RoomSettings;
+  graceMs: number;
+}
+
+export interface ResumeEntry extends EntryBase {
+  t: 'resume';
+  req: string;
+  room: RoomId;
+  userId: UserId;
+  sid: SpeakerId;
+}
+
+export interface LeaveEntry extends EntryBase {
+  t: 'leave';
+  room: RoomId;
+  sid: SpeakerId;
+}
+
+/** The member's connection is gone without a leave: it may resume until `graceMs` has passed. */
+export interface DetachEntry extends EntryBase {
+  t: 'detach';
+  room: RoomId;
+  sid: SpeakerId;
+  graceMs: number;
+}
+
+export interface CommandEntry extends EntryBase {
+  t: 'cmd';
+  req: string;
+  room: RoomId;
+  by: SpeakerId;
+  cmd: RoomCommand;
+}
+
+function isSid(v: unknown): v is SpeakerId {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 0xffffffff;
+}
+function isPositiveInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
+}
+function isShortString(v: unknown, max = 128): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= max;
+}
+function isSettings(v: unknown): v is RoomSettings {
+  if (typeof v !== 'object' || v === null) return false;
+  const s = v as Record<string, unknown>;
+  return isPositiveInt(s.capacity) && s.capacity >= 1 && isPositiveInt(s.seats);
+}
+
+function isCommand(v: unknown): v is RoomCommand {
+  if (typeof v !== 'object' || v === null) return false;
+  const c = v as Record<string, unknown>;
+  switch (c.type) {
+    case 'raise_hand':
+      return typeof c.raised === 'boolean';
+    case 'answer_hand':
+      return isSid(c.sid) && typeof c.accept === 'boolean';
+    case 'set_role':
+      return isSid(c.sid) && (c.role === 'speaker' || c.role === 'listener');
+    case 'mute':
+      return isSid(c.sid) && typeof c.muted === 'boolean';
+    case 'mute_all':
+      return typeof c.muted === 'boolean';
+    case 'kick':
+      return isSid(c.sid);
+    case 'chat':
+      return typeof c.text === 'string' && c.text.length <= MAX_CHAT_LENGTH;
+    default:
+      return false;
+  }
+}
+
+/** Parses one log entry; undefined for anything malformed or unknown (never throws). */
+export function parseLogEntry(text: string): LogEntry | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const e = value as Record<string, unknown>;
+  if (!isShortString(e.inc, 64) || !isPositiveInt(e.n)) return undefined;
+  switch (e.t) {
+    case 'hello':
+      return isPositiveInt(e.timeoutMs) ? (e as unknown as HelloEntry) : undefined;
+    case 'beat':
+      return typeof e.live === 'boolean' && isPositiveInt(e.timeoutMs) ? (e as unknown as BeatEntry) : undefined;
+    case 'bye':
+      return e as unknown as ByeEntry;
+    case 'snapshot':
+      return isValidId(e.for) &&
+        isShortString(e.forInc, 64) &&
+        isPositiveInt(e.at) &&
+        isPositiveInt(e.part) &&
+        isPositiveInt(e.parts) &&
+        e.part < e.parts &&
+        typeof e.data === 'string'
+        ? (e as unknown as SnapshotEntry)
+        : undefined;
+    case 'join':
+      return isShortString(e.req) &&
+        isValidId(e.room) &&
+        isValidId(e.userId) &&
+        isRole(e.role) &&
+        (e.name === undefined || (typeof e.name === 'string' && e.name.length <= MAX_NAME_LENGTH)) &&
+        isSettings(e.settings) &&
+        isPositiveInt(e.graceMs)
+        ? (e as unknown as JoinEntry)
+        : undefined;
+    case 'resume':
+      return isShortString(e.req) && isValidId(e.room) && isValidId(e.userId) && isSid(e.sid) ? (e as unknown as ResumeEntry) : undefined;
+    case 'leave':
+      return isValidId(e.room) && isSid(e.sid) ? (e as unknown as LeaveEntry) : undefined;
+    case 'detach':
+      return isValidId(e.room) && isSid(e.sid) && isPositiveInt(e.graceMs) ? (e as unknown as DetachEntry) : undefined;
+    case 'cmd':
+      return isShortString(e.req) && isValidId(e.room) && isSid(e.by) && isCommand(e.cmd) ? (e as unknown as CommandEntry) : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,290 @@
+import { randomBytes } from 'node:crypto';
+import type { Bus, EventMeta } from '@voiceroom/bus';
+import type { NodeId } from '@voiceroom/protocol';
+import type { Logger } from '../logger';
+import { ClusterState, type StateListener } from './cluster-state';
+import { parseLogEntry, type LogEntry, type SnapshotEntry } from './log-events';
+
+/** Raw bytes per snapshot part (base64 in the entry). */
+const SNAPSHOT_PART_BYTES = 96 * 1024;
+/** Entries held while waiting for a snapshot; more than this restarts the sync. */
+const MAX_BUFFERED = 200_000;
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type NewEntry = DistributiveOmit<LogEntry, 'inc' | 'n'>;
+
+export interface ReplicaOptions {
+  bus: Bus;
+  log: Logger;
+  /** How often this node beats on the log. */
+  beatIntervalMs: number;
+  /** Other nodes declare this one lost after this long without a beat. */
+  timeoutMs: number;
+  /** How long to wait for a snapshot after a hello before asking again (or starting alone). */
+  syncTimeoutMs: number;
+}
+
+export interface ReplicaListener extends StateListener {
+  /** The replica holds the cluster state from now on (first sync or a resync). */
+  live(resync: boolean): void;
+  /** The replica lost track of the log and is syncing again: local sessions no longer match. */
+  lost(reason: string): void;
+}
+
+interface Buffered {
+  entry: LogEntry | undefined;
+  origin: NodeId;
+  position: number;
+  birth: number;
+}
+
+/**
+ * Keeps this node's ClusterState in step with the event log: applies entries in position order,
+ * skips redeliveries, resynchronises on a gap, syncs a starting node from a snapshot another
+ * node publishes, answers other nodes' hellos, and beats.
+ *
+ * Sync: the node publishes `hello`; from its own hello on it buffers every entry. A live node
+ * (the one with the smallest id) applies the hello and publishes the state as it was right after it, in parts; the new node
+ * loads that and applies the buffered entries after the hello. If no live node is heard within
+ * the sync timeout, the node starts alone from an empty state at its hello.
+ */
+export class Replica {
+  readonly state: ClusterState;
+  readonly inc = randomBytes(6).toString('base64url');
+  status: 'idle' | 'syncing' | 'live' | 'closed' = 'idle';
+  /** Counters for /metrics. */
+  readonly counters = { gaps: 0, resyncs: 0, snapshotsSent: 0, malformed: 0, duplicates: 0 };
+  private n = 0;
+  private buffer: Buffered[] = [];
+  private helloSeenAt: number | undefined;
+  private livePeerSeen = false;
+  private readonly parts = new Map<number, { parts: number; data: Map<number, string> }>();
+  private syncTimer: NodeJS.Timeout | undefined;
+  private beatTimer: NodeJS.Timeout | undefined;
+  private beatPending = false;
+  private readonly encoder = new TextEncoder();
+  private readonly decoder = new TextDecoder();
+
+  constructor(
+    readonly nodeId: NodeId,
+    private readonly options: ReplicaOptions,
+    private readonly listener: ReplicaListener,
+  ) {
+    this.state = new ClusterState(listener, (node, inc, position) => this.onHello(node, inc, position));
+  }
+
+  isLive(): boolean {
+    return this.status === 'live';
+  }
+
+  /** Call once the bus is started. */
+  start(): void {
+    this.beatTimer = setInterval(() => this.beat(), this.options.beatIntervalMs);
+    this.beatTimer.unref();
+    this.sync();
+  }
+
+  /** Publishes an entry; the promise settles when the log stored it (not when it was applied). */
+  publish(entry: NewEntry): Promise<void> {
+    const full = { ...entry, inc: this.inc, n: ++this.n } as LogEntry;
+    return this.options.bus.publishEvent(this.encoder.encode(JSON.stringify(full)));
+  }
+
+  /** Bus handler for the event lane. */
+  onEvent(payload: Uint8Array, meta: EventMeta): void {
+    if (this.status === 'idle' || this.status === 'closed') return;
+    const entry = payload.length === 0 ? undefined : parseLogEntry(this.decoder.decode(payload));
+    if (!entry && payload.length > 0) this.counters.malformed++;
+    if (this.status === 'syncing') {
+      this.onSyncing({ entry, origin: meta.origin, position: meta.position, birth: meta.birth });
+      return;
+    }
+    const expected = this.state.position + 1;
+    if (meta.position < expected) {
+      this.counters.duplicates++;
+      return;
+    }
+    if (meta.position > expected) {
+      this.counters.gaps++;
+      this.options.log.error(
+        { expected, got: meta.position },
+        'event log gap: resynchronising from a snapshot (if this repeats, check the event topic has exactly one queue)',
+      );
+      this.resync('event log gap');
+      this.onSyncing({ entry, origin: meta.origin, position: meta.position, birth: meta.birth });
+      return;
+    }
+    this.applyOne(entry, meta.origin, meta.position, meta.birth);
+  }
+
+  private applyOne(entry: LogEntry | undefined, origin: NodeId, position: number, birth: number): void {
+    if (!entry) {
+      this.state.position = position;
+      return;
+    }
+    try {
+      this.state.apply(entry, origin, position, birth);
+    } catch (error) {
+      // A bug in apply leaves the state half-changed: get a clean copy.
+      this.options.log.error({ err: error, entry: entry.t, origin, position }, 'applying a log entry failed; resynchronising');
+      this.resync('apply failed');
+    }
+  }
+
+  // ---- sync -----------------------------------------------------------------------------------
+
+  private sync(): void {
+    this.status = 'syncing';
+    this.buffer = [];
+    this.parts.clear();
+    this.helloSeenAt = undefined;
+    this.livePeerSeen = false;
+    this.sendHello();
+  }
+
+  private sendHello(): void {
+    clearTimeout(this.syncTimer);
+    this.publish({ t: 'hello', timeoutMs: this.options.timeoutMs }).catch((error: unknown) => {
+      this.options.log.warn({ err: error }, 'hello not published; asking again');
+    });
+    this.syncTimer = setTimeout(() => this.onSyncTimeout(), this.options.syncTimeoutMs);
+    this.syncTimer.unref();
+  }
+
+  private onSyncTimeout(): void {
+    if (this.status !== 'syncing') return;
+    const first = this.buffer[0];
+    if (this.helloSeenAt !== undefined && first && !this.livePeerSeen) {
+      this.options.log.info({ at: first.position }, 'no live node answered: starting the cluster state empty');
+      this.goLive(first.position - 1);
+      return;
+    }
+    this.options.log.warn({ helloSeen: this.helloSeenAt !== undefined, livePeer: this.livePeerSeen }, 'no snapshot yet; asking again');
+    this.livePeerSeen = false;
+    this.sendHello();
+  }
+
+  private onSyncing(item: Buffered): void {
+    const { entry, origin } = item;
+    if (this.helloSeenAt === undefined) {
+      // Before our own hello nothing matters: any snapshot is taken at or after it.
+      if (entry?.t === 'hello' && origin === this.nodeId && entry.inc === this.inc) {
+        this.helloSeenAt = item.position;
+      } else {
+        return;
+      }
+    }
+    const last = this.buffer[this.buffer.length - 1];
+    if (last && item.position <= last.position) return; // redelivery
+    if ((last && item.position !== last.position + 1) || this.buffer.length >= MAX_BUFFERED) {
+      this.options.log.warn({ after: last?.position, got: item.position }, 'event log gap while syncing; starting over');
+      this.sync();
+      return;
+    }
+    this.buffer.push(item);
+    if (!entry) return;
+    if (entry.t === 'beat' && entry.live && origin !== this.nodeId) this.livePeerSeen = true;
+    if (entry.t === 'hello' && origin === this.nodeId && entry.inc === this.inc && this.options.bus.isSoleNode()) {
+      this.goLive(this.buffer[0]!.position - 1);
+      return;
+    }
+    if (entry.t === 'snapshot' && entry.for === this.nodeId && entry.forInc === this.inc) this.onSnapshotPart(entry);
+  }
+
+  private onSnapshotPart(entry: SnapshotEntry): void {
+    let pending = this.parts.get(entry.at);
+    if (!pending) {
+      pending = { parts: entry.parts, data: new Map() };
+      this.parts.set(entry.at, pending);
+    }
+    pending.data.set(entry.part, entry.data);
+    if (pending.data.size < pending.parts) return;
+    const first = this.buffer[0];
+    if (!first || first.position > entry.at + 1) return; // we did not buffer from there on
+    try {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < pending.parts; i++) chunks.push(Buffer.from(pending.data.get(i) ?? '', 'base64'));
+      this.state.load(Buffer.concat(chunks).toString('utf8'));
+    } catch (error) {
+      this.options.log.error({ err: error, at: entry.at }, 'snapshot unreadable; asking again');
+      this.parts.delete(entry.at);
+      return;
+    }
+    this.options.log.info({ at: entry.at, ...this.state.size }, 'cluster state loaded from a snapshot');
+    this.goLive(entry.at, true);
+  }
+
+  /** Applies buffered entries after `from` on the current state and goes live. */
+  private goLive(from: number, loaded = false): void {
+    clearTimeout(this.syncTimer);
+    const resync = this.counters.resyncs > 0;
+    if (!loaded) this.state.position = from;
+    const buffered = this.buffer;
+    this.buffer = [];
+    this.parts.clear();
+    this.status = 'live';
+    for (const item of buffered) {
+      if (item.position <= from) continue;
+      if (this.status !== 'live') {
+        // A resync started while applying: keep buffering.
+        this.onSyncing(item);
+        continue;
+      }
+      this.applyOne(item.entry, item.origin, item.position, item.birth);
+    }
+    if (this.status !== 'live') return;
+    this.beat(); // tell the others at once that this node can answer hellos
+    this.listener.live(resync);
+  }
+
+  private resync(reason: string): void {
+    this.counters.resyncs++;
+    this.listener.lost(reason);
+    this.sync();
+  }
+
+  /**
+   * Called by the state when a hello was applied: the live node with the smallest id answers it
+   * (if that one is gone, the asker times out and asks again after the node is declared lost).
+   */
+  private onHello(node: NodeId, inc: string, position: number): void {
+    if (node === this.nodeId || this.status !== 'live') return;
+    let responder: NodeId | undefined;
+    for (const candidate of this.state.nodes.values()) {
+      if (candidate.live && candidate.id !== node && (responder === undefined || candidate.id < responder)) responder = candidate.id;
+    }
+    if (responder !== this.nodeId) return;
+    const bytes = Buffer.from(this.state.snapshot(), 'utf8');
+    const parts = Math.max(1, Math.ceil(bytes.length / SNAPSHOT_PART_BYTES));
+    this.counters.snapshotsSent++;
+    this.options.log.info({ for: node, at: position, bytes: bytes.length, parts }, 'sending a snapshot');
+    for (let part = 0; part < parts; part++) {
+      const data = bytes.subarray(part * SNAPSHOT_PART_BYTES, (part + 1) * SNAPSHOT_PART_BYTES).toString('base64');
+      this.publish({ t: 'snapshot', for: node, forInc: inc, at: position, part, parts, data }).catch((error: unknown) => {
+        this.options.log.warn({ err: error, for: node }, 'snapshot part not published (the node will ask again)');
+      });
+    }
+  }
+
+  private beat(): void {
+    if (this.beatPending || this.status === 'idle' || this.status === 'closed') return;
+    this.beatPending = true;
+    this.publish({ t: 'beat', live: this.status === 'live', timeoutMs: this.options.timeoutMs })
+      .catch(() => undefined) // the bus logs failures; the next beat tries again
+      .finally(() => {
+        this.beatPending = false;
+      });
+  }
+
+  /** Says goodbye on the log (bounded wait) and stops. */
+  async close(waitMs: number): Promise<void> {
+    if (this.status === 'closed') return;
+    const wasLive = this.status === 'live';
+    clearInterval(this.beatTimer);
+    clearTimeout(this.syncTimer);
+    if (wasLive || this.status === 'syncing') {
+      await Promise.race([this.publish({ t: 'bye' }).catch(() => undefined), new Promise((r) => setTimeout(r, waitMs))]);
+    }
+    this.status = 'closed';
+  }
+}
