@@ -58,6 +58,8 @@ export interface ClientEvents {
   speakers: (speakers: SpeakerLevel[]) => void;
   /** The roster was replaced as a whole (joined, or resumed without replay). */
   roster: (members: Map<SpeakerId, MemberInfo>) => void;
+  /** Every room event, in seq order, after the client applied it. */
+  room_event: (message: RoomEventMessage) => void;
   goaway: (message: GoAwayMessage) => void;
   error: (error: ErrorMessage) => void;
   close: (info: { code: number; reason: string; description: string }) => void;
@@ -179,6 +181,7 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
     this.socket = socket;
     return new Promise((resolve, reject) => {
       let settled = false;
+      let catchUp: (() => boolean) | undefined;
       socket.onopen = () => socket.send(JSON.stringify(first));
       socket.onmessage = (event) => {
         const data = event.data;
@@ -191,12 +194,19 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
           }
           if (message.type === expect && !settled) {
             settled = true;
-            if (message.type === 'joined') this.onJoined(message);
-            else if (message.type === 'resumed') this.onResumed(message);
-            resolve(message as JoinedMessage | ResumedMessage);
+            if (message.type === 'joined') {
+              this.onJoined(message);
+              resolve(message);
+            } else if (message.type === 'resumed') {
+              this.onResumed(message);
+              // Without a roster, the missed events follow: resolve once they are applied.
+              if (this.seq >= message.seq) resolve(message);
+              else catchUp = () => this.seq >= message.seq && (resolve(message), true);
+            }
             return;
           }
           this.onControl(message);
+          if (catchUp?.()) catchUp = undefined;
         } else if (data instanceof ArrayBuffer) {
           this.onBinary(new Uint8Array(data));
         } else if (ArrayBuffer.isView(data)) {
@@ -208,8 +218,9 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
       };
       socket.onclose = (event) => {
         const info = { code: event.code, reason: String(event.reason ?? ''), description: describeCloseCode(event.code) };
-        if (!settled) {
+        if (!settled || catchUp) {
           settled = true;
+          catchUp = undefined;
           reject(new VoiceRoomError(event.code, info.reason));
         }
         this.emit('close', info);
@@ -252,6 +263,7 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
         if (message.seq <= this.seq) return; // already applied (replayed twice)
         this.seq = message.seq;
         this.onRoomEvent(message);
+        this.emit('room_event', message);
         return;
       case 'speakers':
         this.speakers = message.speakers;

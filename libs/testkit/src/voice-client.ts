@@ -20,6 +20,8 @@ export class RecordingClient extends VoiceRoomClient {
   readonly updates: MembersUpdatedMessage[] = [];
   readonly chats: ChatEventMessage[] = [];
   readonly speakerAnnouncements: SpeakerLevel[][] = [];
+  /** Every room event applied, as `seq:type:detail`. */
+  readonly roomEvents: string[] = [];
   closeInfo: { code: number; reason: string } | undefined;
 
   constructor(url: string) {
@@ -36,6 +38,11 @@ export class RecordingClient extends VoiceRoomClient {
     this.on('members_updated', (_members, message) => this.updates.push(message));
     this.on('chat', (message) => this.chats.push(message));
     this.on('speakers', (speakers) => this.speakerAnnouncements.push(speakers));
+    this.on('room_event', (m) => {
+      const detail =
+        m.type === 'member_joined' ? m.member.userId : m.type === 'member_left' ? `${m.userId}/${m.reason}` : m.type === 'chat' ? m.text : `${m.reason}/${m.members.map((x) => x.userId).join('+')}`;
+      this.roomEvents.push(`${m.seq}:${m.type}:${detail}`);
+    });
     this.on('close', (info) => (this.closeInfo = info));
   }
 
@@ -43,6 +50,12 @@ export class RecordingClient extends VoiceRoomClient {
     const client = new RecordingClient(url);
     await client.connect(token);
     return client;
+  }
+
+  /** The whole room as this client sees it (self included): `user:role:muted:hand`, sorted. */
+  view(): string[] {
+    const all = [...this.members.values(), ...(this.self ? [this.self] : [])];
+    return all.map((m) => `${m.userId}:${m.role}:${m.muted ? 'muted' : 'open'}:${m.handRaised ? 'hand' : '-'}`).sort();
   }
 
   /** Roster as sorted user ids (self excluded). */
