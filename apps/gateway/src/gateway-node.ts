@@ -262,7 +262,12 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     this.pending.delete(req);
     clearTimeout(p.timer);
     if (p.kind === 'command') {
-      p.session.send({ type: 'error', code: ErrorCode.Unavailable, message: 'the cluster did not take the command in time', ...(p.ref === undefined ? {} : { ref: p.ref }) });
+      p.session.send({
+        type: 'error',
+        code: ErrorCode.Unavailable,
+        message: 'not confirmed in time: the event log is slow or away; the command may still take effect when it is back',
+        ...(p.ref === undefined ? {} : { ref: p.ref }),
+      });
     } else {
       // If the log applies it later, the outcome finds no pending request and is undone.
       p.session.close(CloseCode.JoinTimeout, 'the cluster did not confirm in time; try again');

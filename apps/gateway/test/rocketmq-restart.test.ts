@@ -1,6 +1,7 @@
 /**
  * RocketMQ goes down and comes back in the middle of a conversation. Same-node audio must not
- * notice; cross-node audio must come back by itself; no gateway may crash.
+ * notice; cross-node audio must come back by itself; no gateway may crash; nobody is dropped
+ * from the room for the broker's silence; a command sent while it was down takes effect after.
  */
 import { GatewayProcess, joinToken, RecordingClient, requireRocketMQ, rocketmqScript, sleep, waitFor } from '@voiceroom/testkit';
 
@@ -50,6 +51,8 @@ it('keeps same-node audio through a RocketMQ restart and recovers cross-node aud
     expect(carol.heard.length - carolBefore).toBeGreaterThan(100);
     expect(bob.heard.length - bobAfterDown).toBeLessThan(30); // only what was already in flight
 
+    bob.chat('sent while the broker is down'); // queued by gw2, stored once the broker is back
+
     await rocketmqScript('up');
     const bobAtUp = bob.heard.length;
     const upAt = Date.now();
@@ -62,6 +65,12 @@ it('keeps same-node audio through a RocketMQ restart and recovers cross-node aud
     // Frames that arrive after the restart are still in order.
     const seqs = bob.heard.slice(bobAtUp).map((h) => h.sequence);
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+
+    // The room survived the outage: the queued chat arrives, nobody left, the roster is whole.
+    await waitFor('the chat sent during the outage', () => alice.chats.some((c) => c.text === 'sent while the broker is down'), 30_000);
+    await sleep(2000);
+    for (const c of [alice, carol, bob]) expect(c.events.filter((e) => e.startsWith('left:'))).toEqual([]);
+    expect(alice.rosterUsers()).toEqual(['bob', 'carol']);
   } finally {
     talking = false;
     await talk;

@@ -10,6 +10,12 @@ const SNAPSHOT_PART_BYTES = 96 * 1024;
 /** Entries held while waiting for a snapshot; more than this restarts the sync. */
 const MAX_BUFFERED = 200_000;
 
+const RECENT = 1024;
+
+function entryId(entry: LogEntry | undefined, origin: NodeId): string {
+  return entry ? `${origin}/${entry.inc}/${entry.n}` : '';
+}
+
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type NewEntry = DistributiveOmit<LogEntry, 'inc' | 'n'>;
 
@@ -62,6 +68,8 @@ export class Replica {
   private syncTimer: NodeJS.Timeout | undefined;
   private beatTimer: NodeJS.Timeout | undefined;
   private beatPending = false;
+  /** Identity of the last RECENT applied entries by position, to tell redeliveries from rewrites. */
+  private readonly recent: ({ position: number; id: string } | undefined)[] = new Array(RECENT);
   private readonly encoder = new TextEncoder();
   private readonly decoder = new TextDecoder();
 
@@ -101,6 +109,14 @@ export class Replica {
     }
     const expected = this.state.position + 1;
     if (meta.position < expected) {
+      // A redelivery carries the entry applied at that position. Anything else means the log
+      // reused positions (a broker lost its tail): this state can no longer be trusted.
+      const seen = this.recent[meta.position % RECENT];
+      if (seen !== undefined && seen.position === meta.position && seen.id !== entryId(entry, meta.origin)) {
+        this.options.log.error({ position: meta.position }, 'event log position reused by another entry; resynchronising');
+        this.resync('event log rewritten');
+        return;
+      }
       this.counters.duplicates++;
       return;
     }
@@ -118,6 +134,7 @@ export class Replica {
   }
 
   private applyOne(entry: LogEntry | undefined, origin: NodeId, position: number, birth: number): void {
+    this.recent[position % RECENT] = { position, id: entryId(entry, origin) };
     if (!entry) {
       this.state.position = position;
       return;

@@ -1,0 +1,137 @@
+import pino from 'pino';
+import type { Bus, BusHandler, EventMeta } from '@voiceroom/bus';
+import type { NodeId } from '@voiceroom/protocol';
+import { sleep, waitFor } from '@voiceroom/testkit';
+import type { JoinOutcome } from './cluster-state';
+import { Replica, type ReplicaListener } from './replica';
+
+/** A log in memory that we deliver by hand: order, gaps and rewrites are ours to choose. */
+class HandLog {
+  readonly stored: { payload: Uint8Array; origin: NodeId; birth: number }[] = [];
+  bus(nodeId: string): Bus {
+    const log = this.stored;
+    return {
+      nodeId: nodeId as NodeId,
+      kind: 'memory',
+      start: (_h: BusHandler) => Promise.resolve(),
+      publishVoice: () => undefined,
+      publishEvent: (payload: Uint8Array) => {
+        log.push({ payload: payload.slice(), origin: nodeId as NodeId, birth: Date.now() });
+        return Promise.resolve();
+      },
+      isSoleNode: () => false,
+      isStarted: () => true,
+      stats: () => ({}) as never,
+      close: () => Promise.resolve(),
+    };
+  }
+  private readonly cursors = new Map<Replica, number>();
+  /** Delivers what the replica has not been given yet. */
+  deliverNew(replica: Replica): void {
+    const from = this.cursors.get(replica) ?? 0;
+    this.cursors.set(replica, this.stored.length);
+    this.deliver(replica, from);
+  }
+  /** Delivers stored entries [from, to) to a replica at positions 1000 + index. */
+  deliver(replica: Replica, from: number, to = this.stored.length, shift = 0): void {
+    for (let i = from; i < to; i++) {
+      const e = this.stored[i]!;
+      const meta: EventMeta = { origin: e.origin, position: 1000 + i + shift, birth: e.birth };
+      replica.onEvent(e.payload, meta);
+    }
+  }
+}
+
+class Listener implements ReplicaListener {
+  joins: JoinOutcome[] = [];
+  losses: string[] = [];
+  lives: boolean[] = [];
+  roomEvent(): void {}
+  joinDecided(_o: NodeId, _r: string, outcome: JoinOutcome): void {
+    this.joins.push(outcome);
+  }
+  resumeDecided(): void {}
+  commandDone(): void {}
+  sessionEnded(): void {}
+  memberChanged(): void {}
+  memberRemoved(): void {}
+  nodeLost(): void {}
+  live(resync: boolean): void {
+    this.lives.push(resync);
+  }
+  lost(reason: string): void {
+    this.losses.push(reason);
+  }
+}
+
+const log = pino({ level: 'silent' });
+const options = { log, beatIntervalMs: 60_000, timeoutMs: 180_000, syncTimeoutMs: 100 };
+const replicas: Replica[] = [];
+function replica(hand: HandLog, id: string, listener = new Listener()): { r: Replica; l: Listener } {
+  const r = new Replica(id as NodeId, { ...options, bus: hand.bus(id) }, listener);
+  replicas.push(r);
+  return { r, l: listener };
+}
+afterEach(async () => {
+  for (const r of replicas.splice(0)) await r.close(0);
+});
+
+async function joinVia(hand: HandLog, r: Replica, user: string): Promise<void> {
+  await r.publish({ t: 'join', req: user, room: 'room' as never, userId: user as never, role: 'listener', settings: { capacity: 10, seats: 2 }, graceMs: 1000 });
+}
+
+describe('Replica', () => {
+  it('starts alone when nobody answers, then a second node syncs from its snapshot and holds the same state', async () => {
+    const hand = new HandLog();
+    const a = replica(hand, 'node-a');
+    a.r.start();
+    hand.deliverNew(a.r); // its hello
+    await waitFor('a live', () => a.r.isLive(), 2000);
+    await joinVia(hand, a.r, 'alice');
+    hand.deliverNew(a.r);
+    expect(a.l.joins[0]?.ok).toBe(true);
+
+    const b = replica(hand, 'node-b');
+    b.r.start(); // publishes its hello
+    const helloAt = hand.stored.length - 1;
+    hand.deliverNew(a.r); // a applies the hello and answers with a snapshot
+    await joinVia(hand, a.r, 'bob'); // something happens after the snapshot point
+    hand.deliverNew(a.r);
+    hand.deliver(b.r, helloAt); // b sees its hello, the snapshot, and the join after it
+    expect(b.r.isLive()).toBe(true);
+    expect(b.r.state.snapshot()).toEqual(a.r.state.snapshot());
+    expect([...(b.r.state.rooms.get('room' as never)?.members.values() ?? [])].map((m) => m.userId).sort()).toEqual(['alice', 'bob']);
+  });
+
+  it('resynchronises on a gap in positions, telling the node its sessions no longer match', async () => {
+    const hand = new HandLog();
+    const a = replica(hand, 'node-a');
+    a.r.start();
+    hand.deliver(a.r, 0);
+    await waitFor('a live', () => a.r.isLive(), 2000);
+    await joinVia(hand, a.r, 'x');
+    await joinVia(hand, a.r, 'y');
+    hand.deliver(a.r, 2, 3, 0); // skips the entry at index 1
+    expect(a.l.losses).toEqual(['event log gap']);
+    expect(a.r.status).toBe('syncing');
+  });
+
+  it('takes a redelivery as a duplicate but a different entry at an applied position as a rewritten log', async () => {
+    const hand = new HandLog();
+    const a = replica(hand, 'node-a');
+    a.r.start();
+    hand.deliver(a.r, 0);
+    await waitFor('a live', () => a.r.isLive(), 2000);
+    await joinVia(hand, a.r, 'x');
+    hand.deliver(a.r, 1);
+    const applied = a.r.state.position;
+    hand.deliver(a.r, 1, 2); // the same entry again
+    expect(a.r.counters.duplicates).toBe(1);
+    expect(a.r.isLive()).toBe(true);
+    await joinVia(hand, a.r, 'y');
+    hand.deliver(a.r, 2, 3, -1); // a new entry at an already applied position
+    expect(a.r.state.position).toBe(applied);
+    expect(a.l.losses).toEqual(['event log rewritten']);
+    await sleep(10);
+  });
+});
