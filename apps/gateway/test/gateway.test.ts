@@ -182,3 +182,106 @@ describe('relaying voice on one node', () => {
     expect(bob.heard.length).toBeLessThan(100);
   });
 });
+
+describe('room commands and resume on one node', () => {
+  /** Joins, sends one raw text message, resolves with the close code. */
+  async function closedAfter(raw: string): Promise<number> {
+    const c = await join(`raw-${Math.random().toString(36).slice(2, 8)}`, 'c0', 'host');
+    c.sendRaw(raw);
+    return (await c.waitClosed()).code;
+  }
+
+  it.each([
+    ['a mute with a string sid', '{"type":"mute","sid":"1","muted":true}'],
+    ['a set_role to host', '{"type":"set_role","sid":5,"role":"host"}'],
+    ['a chat over 500 characters', JSON.stringify({ type: 'chat', text: 'x'.repeat(501) })],
+    ['an empty chat', '{"type":"chat","text":"   "}'],
+    ['a kick without sid', '{"type":"kick"}'],
+    ['a ref that is an object', '{"type":"raise_hand","raised":true,"ref":{}}'],
+    ['a resume with a negative lastSeq after join', '{"type":"resume","token":"x","lastSeq":-1}'],
+  ])('closes on %s with the protocol error code', async (_name, raw) => {
+    expect(await closedAfter(raw)).toBe(CloseCode.ProtocolError);
+  });
+
+  it('refuses commands before join with the protocol error code', async () => {
+    expect((await closeCodeFor(['{"type":"chat","text":"hi"}'])).code).toBe(CloseCode.ProtocolError);
+  });
+
+  it('answers a refused command with an error carrying its ref, and changes nothing', async () => {
+    const host = await join('host', 'c1', 'host');
+    const spk = await join('spk', 'c1', 'speaker');
+    const ref = spk.mute(host.sid);
+    await waitFor('the refusal', () => spk.errors.some((e) => e.ref === ref));
+    expect(spk.errors.find((e) => e.ref === ref)?.code).toBe(ErrorCode.NotHost);
+    const ghost = host.kick(123_456 as never);
+    await waitFor('unknown member', () => host.errors.some((e) => e.ref === ghost && e.code === ErrorCode.UnknownMember));
+    const hand = host.raiseHand();
+    await waitFor('hosts do not raise hands', () => host.errors.some((e) => e.ref === hand && e.code === ErrorCode.InvalidCommand));
+    expect(host.updates).toEqual([]);
+  });
+
+  it('rate-limits commands: the excess is refused, the rest delivered in order', async () => {
+    const talker = await join('talker', 'c2', 'listener');
+    const reader = await join('reader', 'c2', 'listener');
+    for (let i = 0; i < 20; i++) talker.chat(`m${i}`);
+    await waitFor('a rate-limit error', () => talker.errors.some((e) => e.code === ErrorCode.CommandRateLimited));
+    await sleep(300);
+    const got = reader.chats.map((c) => c.text);
+    expect(got.length).toBeGreaterThanOrEqual(10); // the burst
+    expect(got.length).toBeLessThan(20);
+    expect(got).toEqual([...Array(got.length).keys()].map((i) => `m${i}`));
+    expect(reader.chats[0]).toMatchObject({ userId: 'talker', from: talker.sid });
+  });
+
+  it('a leave message leaves at once; a dropped connection keeps the place until the resume', async () => {
+    const alice = await join('alice', 'c3');
+    const bob = await join('bob', 'c3');
+    const carol = await join('carol', 'c3');
+    bob.leave();
+    await waitFor('bob left', () => alice.leaveReasons.includes('bob:left'));
+    carol.drop();
+    await sleep(300);
+    expect(alice.events).not.toContain('left:carol');
+    expect(alice.rosterUsers()).toEqual(['carol']);
+    await carol.resumeOn(url);
+    expect(carol.resumed?.self.userId).toBe('carol');
+    expect(carol.rosterUsers()).toEqual(['alice']);
+  });
+
+  it('refuses forged resume tokens (4401) and resumes of members who left (4404)', async () => {
+    expect((await closeCodeFor([JSON.stringify({ type: 'resume', token: 'garbage', lastSeq: 0 })])).code).toBe(CloseCode.TokenInvalid);
+    expect((await closeCodeFor([JSON.stringify({ type: 'resume', token: joinToken('alice', 'c4'), lastSeq: 0 })])).code).toBe(
+      CloseCode.TokenInvalid, // a join token is not a resume token
+    );
+    const gone = await join('gone', 'c4');
+    await join('stays', 'c4');
+    gone.leave();
+    await gone.waitClosed();
+    await expect(gone.resume(url)).rejects.toMatchObject({ code: CloseCode.ResumeFailed });
+  });
+});
+
+describe('connection limits on one node', () => {
+  let limited: { app: FastifyInstance; url: string };
+  beforeAll(async () => {
+    limited = await startGateway({ MAX_CONNECTIONS_PER_IP: '3', MAX_CONNECTIONS_PER_USER: '2' }, {});
+  });
+  afterAll(async () => {
+    await limited.app.close();
+  });
+
+  it('refuses a user\'s connection beyond the per-user limit with 4413', async () => {
+    const a = await RecordingClient.join(limited.url, joinToken('many', 'l1'));
+    const b = await RecordingClient.join(limited.url, joinToken('many', 'l2'));
+    await expect(RecordingClient.join(limited.url, joinToken('many', 'l3'))).rejects.toMatchObject({ code: CloseCode.TooManyConnections });
+    a.close();
+    b.close();
+  });
+
+  it('refuses connections from one address beyond the per-IP limit with 4413', async () => {
+    await sleep(200); // the previous test's sockets are closed
+    const open = await Promise.all([1, 2, 3].map((i) => RecordingClient.join(limited.url, joinToken(`ip-${i}`, 'l4'))));
+    await expect(RecordingClient.join(limited.url, joinToken('ip-4', 'l4'))).rejects.toMatchObject({ code: CloseCode.TooManyConnections });
+    for (const c of open) c.close();
+  });
+});
