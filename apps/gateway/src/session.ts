@@ -56,6 +56,8 @@ export class Session implements HubMember {
   awaitingPong = false;
   /** Cork state, owned by cork.ts. */
   corked = false;
+  /** Unsent bytes when this turn's cork began. */
+  corkBase = 0;
   readonly raw: Socket;
 
   private joinTimer: NodeJS.Timeout | undefined;
@@ -224,13 +226,23 @@ export class Session implements HubMember {
     }
   }
 
+  /**
+   * Voice is dropped for a socket whose backlog from earlier turns is over the high-water mark.
+   * What this turn wrote is corked and not yet sent, so it does not count, up to a hard bound of
+   * 4 × high water (one turn can carry a large bus batch).
+   */
   deliverVoice(wsFrame: Buffer): boolean {
     const raw = this.raw;
-    if (this.ws.readyState !== OPEN || raw.writableLength > this.node.config.socketHighWaterBytes) {
+    const highWater = this.node.config.socketHighWaterBytes;
+    const length = raw.writableLength;
+    if (this.ws.readyState !== OPEN || (this.corked ? this.corkBase : length) > highWater || length > 4 * highWater) {
       this.node.stats.framesDroppedSlowSocket++;
       return false;
     }
-    if (!this.corked) corkForThisTick(this);
+    if (!this.corked) {
+      this.corkBase = length;
+      corkForThisTick(this);
+    }
     raw.write(wsFrame);
     return true;
   }

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Socket } from 'node:net';
+import { CloseCode } from '@voiceroom/protocol';
 import { joinToken, RecordingClient, sleep, waitFor } from '@voiceroom/testkit';
 import { startGateway } from './helpers';
 
@@ -57,4 +58,56 @@ it('a slow reader does not change what fast readers receive, and gets voice agai
   await waitFor('the drained reader hears new voice', () => slow.heard.slice(before).some((h) => h.payload.readUInt32BE(0) === 0xfeed), 10_000);
   expect(slow.closeInfo).toBeUndefined();
   for (const c of [...speakers, fast, slow]) c.close();
+});
+
+describe('room events are never dropped for a slow reader', () => {
+  let small: { app: FastifyInstance; url: string };
+  beforeAll(async () => {
+    small = await startGateway({
+      SOCKET_HIGH_WATER_BYTES: '1024', // text is allowed 16 KiB of backlog
+      VOICE_MAX_PAYLOAD_BYTES: '1275',
+      VOICE_MAX_FPS: '1000',
+      VOICE_BURST_FRAMES: '1000',
+      COMMANDS_PER_SEC: '1000',
+      COMMAND_BURST: '1000',
+    });
+  });
+  afterAll(async () => {
+    await small.app.close();
+  });
+
+  it('closes a reader that falls behind on room events with 4409; it resumes and gets every missed event in order', async () => {
+    const join = (user: string, role: 'speaker' | 'listener' = 'listener') => RecordingClient.join(small.url, joinToken(user, 'slow-events', role));
+    const speaker = await join('spk', 'speaker');
+    const helpers = await Promise.all(['h1', 'h2', 'h3'].map((u) => join(u, 'speaker')));
+    const fast = await join('fast');
+    const slow = await join('slow');
+    const slowSocket = (slow as unknown as { socket: { _socket: Socket } }).socket._socket;
+    slowSocket.pause();
+
+    // Voice fills the kernel buffers until the gateway holds voice back for the slow socket...
+    const slowSession = [...small.app.gateway.sessions].find((s) => s.userId === 'slow');
+    const backedUp = () => (slowSession?.raw.writableLength ?? 0) > 1024; // checked between ticks: nothing corked
+    const payload = Buffer.alloc(1200, 1);
+    const deadline = Date.now() + 30_000;
+    for (let i = 0; !backedUp() && Date.now() < deadline; i++) {
+      for (const s of [speaker, ...helpers]) s.sendVoice(i, Date.now(), 30, payload);
+      if (i % 16 === 15) await sleep(20); // ~800 frames/s each: under the rate limit
+    }
+    expect(backedUp()).toBe(true);
+    // ...then room events pile up behind it: they are never dropped, so the socket is closed.
+    const seqBefore = slow.seq;
+    for (let i = 0; i < 60; i++) speaker.chat(`${i}:${'x'.repeat(480)}`);
+    await waitFor('the fast reader has every chat', () => fast.chats.length === 60, 10_000);
+    await waitFor('the gateway gave up on the slow socket', () => small.app.gateway.stats.slowConsumerCloses > 0, 10_000);
+    slowSocket.resume();
+    expect((await slow.waitClosed()).code).toBe(CloseCode.TooSlow);
+    expect(fast.closeInfo).toBeUndefined();
+
+    await slow.resumeOn(small.url);
+    const chatsSeen = slow.roomEvents.filter((e) => Number(e.split(':')[0]) > seqBefore && e.includes(':chat:'));
+    expect(chatsSeen.map((e) => Number(e.split(':')[2]))).toEqual([...Array(60).keys()]);
+    expect(slow.seq).toBe(fast.seq);
+    for (const c of [speaker, ...helpers, fast, slow]) c.close();
+  });
 });
