@@ -30,7 +30,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: true,
+    // A hop count or an address list; false: the socket's peer address is the client's.
+    trustProxy: config.trustProxy as boolean | string,
   });
   const nodeId = config.nodeId as NodeId;
   const bus =

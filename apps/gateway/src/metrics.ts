@@ -44,7 +44,7 @@ export function createMetrics(node: GatewayNode): Registry {
   fromGateway('voice_dropped_slow_socket_total', 'Voice frames not sent to a socket over its high-water mark', 'framesDroppedSlowSocket');
   fromGateway('abuse_closes_total', 'Sockets closed for repeated refused frames', 'abuseCloses');
   fromGateway('joins_accepted_total', 'Joins accepted', 'joinsAccepted');
-  fromGateway('joins_refused_total', 'Joins refused (token, readiness, room full)', 'joinsRefused');
+  fromGateway('joins_refused_total', 'Joins refused (token, readiness, room full); resumes refused for readiness too', 'joinsRefused');
   fromGateway('resumes_accepted_total', 'Resumes accepted', 'resumesAccepted');
   fromGateway('resumes_refused_total', 'Resumes refused (token, member gone)', 'resumesRefused');
   fromGateway('connections_refused_total', 'Connections refused by the per-IP or per-user limit', 'connectionsRefused');
@@ -59,8 +59,8 @@ export function createMetrics(node: GatewayNode): Registry {
   fromBus('events_published_total', 'Events stored by the bus', 'eventsPublished');
   fromBus('event_publish_failures_total', 'Failed event send attempts', 'eventPublishFailures');
   fromBus('voice_frames_received_total', 'Voice frames received from other nodes', 'voiceFramesReceived');
-  fromBus('events_received_total', 'Events received from other nodes', 'eventsReceived');
-  fromBus('stale_messages_dropped_total', 'Received messages born before start or past the voice deadline', 'staleMessagesDropped');
+  fromBus('events_received_total', 'Event log entries received (this node\'s own included)', 'eventsReceived');
+  fromBus('stale_messages_dropped_total', 'Voice born before start or past the deadline; event redeliveries from retry topics', 'staleMessagesDropped');
   fromBus('malformed_messages_dropped_total', 'Received messages that could not be decoded', 'malformedMessagesDropped');
 
   new Gauge({

@@ -8,6 +8,7 @@ import {
   ErrorCode,
   MAX_CONTROL_MESSAGE_BYTES,
   VoiceDecodeResult,
+  type Ref,
   type RoomId,
   type ServerMessage,
   type SpeakerId,
@@ -93,7 +94,12 @@ export class Session implements HubMember {
     ws.on('pong', () => {
       this.awaitingPong = false;
     });
-    ws.on('error', (error) => node.log.debug({ err: error, user: this.userId }, 'websocket error'));
+    ws.on('error', (error: Error & { code?: string }) => {
+      // ws reports the client's protocol violations (oversized message, bad UTF-8, unmasked
+      // frame…) as WS_ERR_* errors and then closes: such a member has left, not dropped.
+      if (typeof error.code === 'string' && error.code.startsWith('WS_ERR_')) this.closeIntent ??= 'leave';
+      node.log.debug({ err: error, user: this.userId }, 'websocket error');
+    });
     ws.on('close', (code: number) => {
       if (this.closeIntent === undefined) this.closeIntent = code === CloseCode.Normal || code === CloseCode.MessageTooBig ? 'leave' : 'detach';
       this.onClosed();
@@ -143,7 +149,7 @@ export class Session implements HubMember {
           return;
         }
         if (!this.takeCommandToken()) {
-          this.violation(ErrorCode.CommandRateLimited, `more than ${this.node.config.limits.commandsPerSecond} commands per second`);
+          this.violation(ErrorCode.CommandRateLimited, `more than ${this.node.config.limits.commandsPerSecond} commands per second`, message.ref);
           return;
         }
         this.node.command(this, message);
@@ -208,7 +214,7 @@ export class Session implements HubMember {
   }
 
   /** A refused frame or command: tell the client (at most once a second), close it if it keeps on. */
-  private violation(code: ErrorCode, message: string): void {
+  private violation(code: ErrorCode, message: string, ref?: Ref): void {
     const now = Date.now();
     const { maxViolations, windowMs } = this.node.config.abuse;
     if (now - this.violationWindowStart > windowMs) {
@@ -222,7 +228,7 @@ export class Session implements HubMember {
     }
     if (now - this.lastErrorSentAt >= 1000) {
       this.lastErrorSentAt = now;
-      this.send({ type: 'error', code, message });
+      this.send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref });
     }
   }
 

@@ -110,6 +110,14 @@ describe('joining', () => {
     expect((await closeCodeFor([Buffer.alloc(70_000)])).code).toBe(1009);
   });
 
+  it('a member closed for an oversized message has left at once (no grace period)', async () => {
+    const alice = await join('alice', 'j5');
+    const bob = await join('bob', 'j5');
+    bob.sendRaw(Buffer.alloc(70_000));
+    expect((await bob.waitClosed()).code).toBe(1009);
+    await waitFor('alice sees bob leave', () => alice.leaveReasons.includes('bob:left'), 5000);
+  });
+
   it('answers ping with pong', async () => {
     const alice = await join('alice', 'j3');
     const pong = new Promise((resolve) => {
@@ -225,6 +233,7 @@ describe('room commands and resume on one node', () => {
     const reader = await join('reader', 'c2', 'listener');
     for (let i = 0; i < 20; i++) talker.chat(`m${i}`);
     await waitFor('a rate-limit error', () => talker.errors.some((e) => e.code === ErrorCode.CommandRateLimited));
+    expect(talker.errors.find((e) => e.code === ErrorCode.CommandRateLimited)?.ref).toBeDefined();
     await sleep(300);
     const got = reader.chats.map((c) => c.text);
     expect(got.length).toBeGreaterThanOrEqual(10); // the burst

@@ -71,6 +71,9 @@ it('keeps same-node audio through a RocketMQ restart and recovers cross-node aud
     await sleep(2000);
     for (const c of [alice, carol, bob]) expect(c.events.filter((e) => e.startsWith('left:'))).toEqual([]);
     expect(alice.rosterUsers()).toEqual(['bob', 'carol']);
+  } catch (error) {
+    for (const gw of [gw1, gw2]) process.stdout.write(`--- ${gw.nodeId} warnings/errors ---\n${gw.problems().slice(-40).join('\n')}\n`);
+    throw error;
   } finally {
     talking = false;
     await talk;

@@ -321,7 +321,10 @@ export class RocketMQBus implements Bus {
    */
   private receiveEvent(message: MessageView, handler: BusHandler): void {
     const position = message.offset;
-    if (message.topic !== this.options.eventTopic || position === undefined) {
+    // A redelivery (attempt > 1) comes through a retry topic; 5.3.3 hands it over under the
+    // original topic's name but with the retry queue's offset, so its position would be wrong.
+    // The receiver has seen the original, or sees a gap and resynchronises.
+    if (message.topic !== this.options.eventTopic || position === undefined || (message.deliveryAttempt ?? 1) > 1) {
       this.counters.staleMessagesDropped++;
       return;
     }

@@ -51,6 +51,8 @@ export interface GatewayConfig {
     readonly commandBurst: number;
   };
   readonly speakersIntervalMs: number;
+  /** Fastify's trustProxy: client addresses (per-IP limits, logs) come from X-Forwarded-For only for trusted proxies. */
+  readonly trustProxy: boolean | number | string;
 }
 
 export class ConfigError extends Error {
@@ -137,8 +139,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       commandBurst: env.COMMAND_BURST,
     },
     speakersIntervalMs: env.SPEAKERS_INTERVAL_MS,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
   };
   return deepFreeze(config);
+}
+
+function parseTrustProxy(value: string): boolean | number | string {
+  const v = value.trim();
+  if (v === 'false' || v === '') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
 }
 
 function deepFreeze<T extends object>(value: T): T {

@@ -38,6 +38,10 @@ export const EnvSchema = Type.Object({
   WS_MAX_MESSAGE_BYTES: Int(1024, 16 * 1024 * 1024, 65536, 'Messages larger than this close the socket (1009)'),
   HEARTBEAT_INTERVAL_MS: Int(1000, 600_000, 20_000, 'WebSocket ping interval; a socket missing a pong is closed'),
   SHUTDOWN_DEADLINE_MS: Int(0, 600_000, 10_000, 'Longest a SIGTERM drain may take'),
+  TRUST_PROXY: Type.String({
+    default: 'false',
+    description: 'Whose X-Forwarded-For to believe for client addresses: false, true, a hop count, or a comma list of proxy addresses/CIDRs',
+  }),
   DRAIN_SPREAD_MS: Int(0, 600_000, 5000, 'On SIGTERM, client disconnects are spread over this long (capped at half the deadline)'),
   NODE_BEAT_INTERVAL_MS: Int(50, 60_000, 2000, 'How often a node beats on the event log'),
   NODE_TIMEOUT_MS: Int(200, 600_000, 10_000, 'A node silent on the event log this long is lost; its members are detached'),

@@ -221,7 +221,7 @@ export interface SpeakersMessage {
 
 export interface GoAwayMessage {
   type: 'goaway';
-  reason: 'draining' | 'rebalance';
+  reason: 'draining';
   /** Resume within this many ms (the grace period) on any node. */
   resumeWithinMs: number;
 }

@@ -6,7 +6,7 @@
 export type RoomId = string & { readonly __brand: 'RoomId' };
 export type UserId = string & { readonly __brand: 'UserId' };
 export type NodeId = string & { readonly __brand: 'NodeId' };
-/** A session's speaker id: 32-bit unsigned, random per session, unique within a room in practice. */
+/** A member's speaker id: 32-bit unsigned, never 0, unique within its room; kept across resumes. */
 export type SpeakerId = number & { readonly __brand: 'SpeakerId' };
 
 /** Room, user and node ids: 1–64 characters of [A-Za-z0-9_.:-]. */

@@ -100,6 +100,17 @@ export class GatewayProcess {
     );
   }
 
+  /** Its warning and error log lines (pino levels ≥ 40) and anything that is not JSON. */
+  problems(): string[] {
+    return this.output.filter((line) => {
+      try {
+        return ((JSON.parse(line) as { level?: number }).level ?? 50) >= 40;
+      } catch {
+        return true;
+      }
+    });
+  }
+
   /** Reads one counter from /metrics. */
   async metric(name: string): Promise<number> {
     const text = await (await fetch(`${this.httpUrl}/metrics`)).text();

@@ -185,6 +185,26 @@ describe('ClusterState: the replicated room state machine', () => {
     expect(calls.lost).toEqual([]);
   });
 
+  it('does not blame a node for entries of others that were queued during an outage and arrive together', () => {
+    const log = new Log();
+    log.add(A, { t: 'hello', timeoutMs: 10_000 });
+    log.add(B, { t: 'hello', timeoutMs: 10_000 });
+    log.join(B, 'j1', 'bob');
+    log.join(A, 'j2', 'alice');
+    // The broker is away for 15 s. A's queued entries carry their birth times, 3 s apart: no
+    // single silence, yet log time passes B's timeout before B's first entry after the outage.
+    for (let i = 0; i < 5; i++) {
+      log.add(A, { t: 'cmd', req: `c${i}`, room: 'r1' as never, by: 1 as never, cmd: { type: 'chat', text: `${i}` } }, 3000);
+    }
+    log.add(A, { t: 'beat', live: true, timeoutMs: 10_000 }, 100); // A's one queued beat
+    log.add(B, { t: 'beat', live: true, timeoutMs: 10_000 }, 100); // B is back
+    const calls = new Calls();
+    const state = new ClusterState(calls);
+    log.applyTo(state);
+    expect(calls.lost).toEqual([]);
+    expect(state.rooms.get('r1' as never)?.members.size).toBe(2);
+  });
+
   it('resumes a detached member on another node and replays what it missed', () => {
     const log = new Log();
     log.join(A, 'j1', 'alice');

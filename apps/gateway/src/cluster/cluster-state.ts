@@ -68,7 +68,17 @@ export interface NodeRecord {
   lastBeat: number;
   /** Log position of its first hello or beat in this state. */
   since: number;
+  /** Beats applied from each other node since this node's last beat. */
+  beatsSeen: Record<string, number>;
 }
+
+/**
+ * A node is lost only when, besides its timeout having passed in log time, another node has
+ * beaten this many times since its last beat. Entries queued while the broker was away arrive
+ * with old birth times and can make log time advance in small steps; a node queues at most one
+ * beat, so this many beats of another node mean the log really was flowing without it.
+ */
+export const BEATS_BEFORE_LOSS = 3;
 
 export type JoinOutcome =
   | { ok: true; member: MemberRecord }
@@ -239,12 +249,16 @@ export class ClusterState {
       node = undefined;
     }
     if (!node) {
-      node = { id, inc, live, timeoutMs, lastBeat: this.time, since: position };
+      node = { id, inc, live, timeoutMs, lastBeat: this.time, since: position, beatsSeen: {} };
       this.nodes.set(id, node);
     }
     node.live = live;
     node.timeoutMs = timeoutMs;
     node.lastBeat = this.time;
+    node.beatsSeen = {};
+    for (const other of this.nodes.values()) {
+      if (other !== node) other.beatsSeen[id] = (other.beatsSeen[id] ?? 0) + 1;
+    }
   }
 
   private loseNode(node: NodeRecord, why: 'timeout' | 'bye'): void {
@@ -265,7 +279,9 @@ export class ClusterState {
 
   private expire(): void {
     for (const node of [...this.nodes.values()]) {
-      if (this.time - node.lastBeat > node.timeoutMs) this.loseNode(node, 'timeout');
+      if (this.time - node.lastBeat > node.timeoutMs && Object.values(node.beatsSeen).some((n) => n >= BEATS_BEFORE_LOSS)) {
+        this.loseNode(node, 'timeout');
+      }
     }
     if (this.detached.size === 0) return;
     for (const member of [...this.detached]) {
@@ -500,7 +516,7 @@ export class ClusterState {
       v: 1,
       position: this.position,
       time: this.time,
-      nodes: [...this.nodes.values()].map((n) => ({ ...n })),
+      nodes: [...this.nodes.values()].map((n) => ({ ...n, beatsSeen: { ...n.beatsSeen } })),
       lastApplied: [...this.lastApplied],
       rooms: [...this.rooms.values()].map((r) => ({
         id: r.id,
@@ -537,7 +553,7 @@ export class ClusterState {
     this.memberCount = 0;
     this.position = data.position;
     this.time = data.time;
-    for (const n of data.nodes) this.nodes.set(n.id, { ...n });
+    for (const n of data.nodes) this.nodes.set(n.id, { ...n, beatsSeen: { ...n.beatsSeen } });
     this.lastApplied.clear();
     for (const [node, last] of data.lastApplied) this.lastApplied.set(node, { ...last });
     for (const r of data.rooms) {
