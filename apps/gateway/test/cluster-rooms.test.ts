@@ -240,8 +240,9 @@ describe('resume', () => {
     member.drop(); // the network goes away: no close handshake
     host.chat('one');
     host.chat('two');
-    const late = await join(gw2, 'late', r, 'listener');
-    await waitFor('events happened', () => watcher.chats.length === 2 && watcher.events.includes('joined:late'), 10_000);
+    await waitFor('the chats are in the log', () => watcher.chats.length === 2, 10_000);
+    const late = await join(gw2, 'late', r, 'listener'); // after them in the log, on the other node
+    await waitFor('the join is seen', () => watcher.events.includes('joined:late'), 10_000);
 
     await member.resumeOn(gw2.wsUrl);
     expect(member.sid).toBe(sid);
