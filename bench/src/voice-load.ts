@@ -196,6 +196,8 @@ async function run(options: LoadOptions): Promise<void> {
     VOICE_BURST_FRAMES: '100',
     VOICE_MAX_PAYLOAD_BYTES: String(Math.max(512, options.payload)),
     SHUTDOWN_DEADLINE_MS: '8000',
+    // Every simulated client connects from 127.0.0.1.
+    MAX_CONNECTIONS_PER_IP: '100000',
   };
   const t0 = Date.now();
   const started = await Promise.allSettled(
