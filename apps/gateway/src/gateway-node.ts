@@ -13,12 +13,14 @@ import {
   VoiceDecodeResult,
   writeServerVoiceFrame,
   type JoinedMessage,
+  type MemberInfo,
   type NodeId,
   type Ref,
   type ResumedMessage,
   type RoomCommand,
   type RoomEventMessage,
   type RoomId,
+  type RoomWelcome,
   type SpeakerLevel,
   type UserId,
 } from '@voiceroom/protocol';
@@ -330,22 +332,9 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     const member = outcome.member;
     this.attach(session, member);
     this.stats.joinsAccepted++;
-    const room = member.room;
-    const message: JoinedMessage = {
-      type: 'joined',
-      room: room.id,
-      self: memberInfo(member),
-      members: this.roster(room).filter((m) => m.sid !== member.sid),
-      seq: room.seq,
-      speakers: this.currentSpeakers(room.id),
-      settings: room.settings,
-      resumeToken: this.tokens.signResume({ userId: member.userId, room: room.id, sid: member.sid }),
-      resumeGraceMs: room.graceMs,
-      node: this.nodeId,
-      limits: this.limits(),
-    };
+    const message: JoinedMessage = { type: 'joined', ...this.welcome(member), members: this.others(member) };
     session.send(message);
-    this.log.info({ user: member.userId, room: room.id, role: member.role, sid: member.sid, ip: session.remoteAddress }, 'member joined');
+    this.log.info({ user: member.userId, room: message.room, role: member.role, sid: member.sid, ip: session.remoteAddress }, 'member joined');
   }
 
   resumeDecided(origin: NodeId, req: string, outcome: ResumeOutcome): void {
@@ -364,24 +353,12 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     const member = outcome.member;
     this.attach(session, member);
     this.stats.resumesAccepted++;
-    const room = member.room;
-    const missed = this.state.missedEvents(room, p.lastSeq ?? 0);
-    const message: ResumedMessage = {
-      type: 'resumed',
-      room: room.id,
-      self: memberInfo(member),
-      seq: room.seq,
-      speakers: this.currentSpeakers(room.id),
-      settings: room.settings,
-      resumeToken: this.tokens.signResume({ userId: member.userId, room: room.id, sid: member.sid }),
-      resumeGraceMs: room.graceMs,
-      node: this.nodeId,
-      limits: this.limits(),
-    };
-    if (!missed) message.members = this.roster(room).filter((m) => m.sid !== member.sid);
+    const missed = this.state.missedEvents(member.room, p.lastSeq ?? 0);
+    const message: ResumedMessage = { type: 'resumed', ...this.welcome(member) };
+    if (!missed) message.members = this.others(member);
     session.send(message);
     if (missed) for (const text of missed) session.deliverText(text);
-    this.log.info({ user: member.userId, room: room.id, sid: member.sid, replayed: missed?.length ?? 'roster' }, 'member resumed');
+    this.log.info({ user: member.userId, room: message.room, sid: member.sid, replayed: missed?.length ?? 'roster' }, 'member resumed');
   }
 
   commandDone(origin: NodeId, req: string, error?: { code: ErrorCode; message: string }): void {
@@ -451,13 +428,27 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     this.local.set(member.sid, session);
   }
 
-  /** Everyone in the room, on every node (detached members included: they keep their place). */
-  roster(room: RoomRecord) {
-    return [...room.members.values()].map(memberInfo);
+  /** Everyone else in the room, on every node (detached members included: they keep their place). */
+  private others(member: MemberRecord): MemberInfo[] {
+    const out: MemberInfo[] = [];
+    for (const m of member.room.members.values()) if (m !== member) out.push(memberInfo(m));
+    return out;
   }
 
-  private limits() {
-    return { maxPayloadBytes: this.config.voice.maxPayloadBytes, maxFramesPerSecond: this.config.voice.maxFramesPerSecond };
+  /** What `joined` and `resumed` have in common. */
+  private welcome(member: MemberRecord): Omit<RoomWelcome, 'type'> {
+    const room = member.room;
+    return {
+      room: room.id,
+      self: memberInfo(member),
+      seq: room.seq,
+      speakers: this.currentSpeakers(room.id),
+      settings: room.settings,
+      resumeToken: this.tokens.signResume({ userId: member.userId, room: room.id, sid: member.sid }),
+      resumeGraceMs: room.graceMs,
+      node: this.nodeId,
+      limits: { maxPayloadBytes: this.config.voice.maxPayloadBytes, maxFramesPerSecond: this.config.voice.maxFramesPerSecond },
+    };
   }
 
   // ---- voice ----------------------------------------------------------------------------------

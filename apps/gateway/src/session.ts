@@ -18,6 +18,7 @@ import type { HubMember, HubRoom } from './hub';
 import type { GatewayNode } from './gateway-node';
 import type { MemberRecord } from './cluster/cluster-state';
 import { corkForThisTick } from './cork';
+import { TokenBucket } from './token-bucket';
 
 const OPEN = 1;
 
@@ -62,10 +63,8 @@ export class Session implements HubMember {
   readonly raw: Socket;
 
   private joinTimer: NodeJS.Timeout | undefined;
-  private rateTokens: number;
-  private rateUpdatedAt = Date.now();
-  private commandTokens: number;
-  private commandsUpdatedAt = Date.now();
+  private readonly voiceRate: TokenBucket;
+  private readonly commandRate: TokenBucket;
   private violations = 0;
   private violationWindowStart = Date.now();
   private lastErrorSentAt = 0;
@@ -77,8 +76,8 @@ export class Session implements HubMember {
   ) {
     // ws keeps the net.Socket here; voice frames are written to it pre-framed (see cork.ts).
     this.raw = (ws as unknown as { _socket: Socket })._socket;
-    this.rateTokens = node.config.voice.burstFrames;
-    this.commandTokens = node.config.limits.commandBurst;
+    this.voiceRate = new TokenBucket(node.config.voice.maxFramesPerSecond, node.config.voice.burstFrames);
+    this.commandRate = new TokenBucket(node.config.limits.commandsPerSecond, node.config.limits.commandBurst);
     this.joinTimer = setTimeout(() => this.close(CloseCode.JoinTimeout, 'no join message in time'), node.config.joinTimeoutMs);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       this.awaitingPong = false;
@@ -148,7 +147,7 @@ export class Session implements HubMember {
           else this.send({ type: 'error', code: ErrorCode.InvalidCommand, message: 'not joined yet', ...(message.ref === undefined ? {} : { ref: message.ref }) });
           return;
         }
-        if (!this.takeCommandToken()) {
+        if (!this.commandRate.take()) {
           this.violation(ErrorCode.CommandRateLimited, `more than ${this.node.config.limits.commandsPerSecond} commands per second`, message.ref);
           return;
         }
@@ -179,38 +178,12 @@ export class Session implements HubMember {
       }
       return;
     }
-    if (!this.takeRateToken()) {
+    if (!this.voiceRate.take()) {
       stats.framesRefusedRate++;
       this.violation(ErrorCode.VoiceRateLimited, `more than ${this.node.config.voice.maxFramesPerSecond} frames per second`);
       return;
     }
     this.node.relayFromClient(this, data);
-  }
-
-  private takeRateToken(): boolean {
-    const now = Date.now();
-    const { maxFramesPerSecond, burstFrames } = this.node.config.voice;
-    const elapsed = now - this.rateUpdatedAt;
-    if (elapsed > 0) {
-      this.rateTokens = Math.min(burstFrames, this.rateTokens + (elapsed * maxFramesPerSecond) / 1000);
-      this.rateUpdatedAt = now;
-    }
-    if (this.rateTokens < 1) return false;
-    this.rateTokens -= 1;
-    return true;
-  }
-
-  private takeCommandToken(): boolean {
-    const now = Date.now();
-    const { commandsPerSecond, commandBurst } = this.node.config.limits;
-    const elapsed = now - this.commandsUpdatedAt;
-    if (elapsed > 0) {
-      this.commandTokens = Math.min(commandBurst, this.commandTokens + (elapsed * commandsPerSecond) / 1000);
-      this.commandsUpdatedAt = now;
-    }
-    if (this.commandTokens < 1) return false;
-    this.commandTokens -= 1;
-    return true;
   }
 
   /** A refused frame or command: tell the client (at most once a second), close it if it keeps on. */

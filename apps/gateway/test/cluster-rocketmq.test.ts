@@ -3,6 +3,7 @@
  */
 import { CloseCode } from '@voiceroom/protocol';
 import {
+  awaitVoicePath as awaitVoicePathOf,
   GatewayProcess,
   joinToken,
   RecordingClient,
@@ -23,22 +24,7 @@ async function join(gateway: GatewayProcess, user: string, room: string): Promis
   return client;
 }
 
-/** Speaks warm-up frames until `listener` hears one: from then on the cross-node path is live. */
-async function awaitVoicePath(speaker: RecordingClient, listener: RecordingClient): Promise<void> {
-  let seq = 60_000;
-  await waitFor(
-    'the first cross-node frame',
-    async () => {
-      await speaker.speak(1, 0xffff, 0, seq++);
-      await sleep(100);
-      return listener.heardFrom(speaker.sid).length > 0;
-    },
-    45_000,
-    0,
-  );
-  await sleep(600); // let stragglers of the warm-up arrive, then forget them
-  for (const c of clients) c.heard.length = 0;
-}
+const awaitVoicePath = (speaker: RecordingClient, listener: RecordingClient) => awaitVoicePathOf(speaker, listener, clients);
 
 beforeAll(async () => {
   await requireRocketMQ();

@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import { CloseCode, ErrorCode, type SpeakerId } from '@voiceroom/protocol';
 import { VoiceRoomError } from '@voiceroom/client';
-import { GatewayProcess, joinToken, RecordingClient, requireRocketMQ, sleep, waitFor, type TestRole } from '@voiceroom/testkit';
+import { awaitVoicePath as awaitVoicePathOf, GatewayProcess, joinToken, RecordingClient, requireRocketMQ, sleep, waitFor, type TestRole } from '@voiceroom/testkit';
 
 const RUN = Date.now().toString(36);
 const room = (name: string) => `${name}-${RUN}`;
@@ -32,22 +32,7 @@ async function join(gateway: GatewayProcess, user: string, roomName: string, rol
   return client;
 }
 
-/** Speaks warm-up frames until `listener` hears one: from then on the cross-node path is live. */
-async function awaitVoicePath(speaker: RecordingClient, listener: RecordingClient, seqFrom = 60_000): Promise<void> {
-  let seq = seqFrom;
-  await waitFor(
-    'the first cross-node frame',
-    async () => {
-      await speaker.speak(1, 0xffff, 0, seq++);
-      await sleep(100);
-      return listener.heardFrom(speaker.sid).length > 0;
-    },
-    45_000,
-    0,
-  );
-  await sleep(600);
-  for (const c of clients) c.heard.length = 0;
-}
+const awaitVoicePath = (speaker: RecordingClient, listener: RecordingClient) => awaitVoicePathOf(speaker, listener, clients);
 
 const tags = (c: RecordingClient, from: SpeakerId) => c.heardFrom(from).map((h) => h.payload.readUInt32BE(0));
 

@@ -133,13 +133,12 @@ export interface RoomSettings {
   seats: number;
 }
 
-export interface JoinedMessage {
-  type: 'joined';
+/** What `joined` and `resumed` share: the member, the room's state and how to come back. */
+export interface RoomWelcome {
+  type: 'joined' | 'resumed';
   room: RoomId;
   self: MemberInfo;
-  /** Everyone else in the room, on every node. */
-  members: MemberInfo[];
-  /** Room event sequence this roster is at; the next room event has seq + 1. */
+  /** Room event sequence this state is at; the next room event has seq + 1. */
   seq: number;
   speakers: SpeakerLevel[];
   settings: RoomSettings;
@@ -150,22 +149,19 @@ export interface JoinedMessage {
   limits: Limits;
 }
 
-export interface ResumedMessage {
+export interface JoinedMessage extends RoomWelcome {
+  type: 'joined';
+  /** Everyone else in the room, on every node. */
+  members: MemberInfo[];
+}
+
+export interface ResumedMessage extends RoomWelcome {
   type: 'resumed';
-  room: RoomId;
-  self: MemberInfo;
   /**
    * Present when the missed events could not be replayed: the full roster at `seq` (replace
    * yours). Absent: the missed events follow this message, in order, from `lastSeq + 1` to `seq`.
    */
   members?: MemberInfo[];
-  seq: number;
-  speakers: SpeakerLevel[];
-  settings: RoomSettings;
-  resumeToken: string;
-  resumeGraceMs: number;
-  node: string;
-  limits: Limits;
 }
 
 export interface MemberJoinedMessage {

@@ -93,4 +93,25 @@ export class RecordingClient extends VoiceRoomClient {
   }
 }
 
+/**
+ * Speaks warm-up frames (tag 0xffff, sequence from `seqFrom`) until `listener` hears one: from
+ * then on the path between them (across nodes, through the broker) is live. Then waits for
+ * stragglers and clears what `clear` heard.
+ */
+export async function awaitVoicePath(speaker: RecordingClient, listener: RecordingClient, clear: RecordingClient[], seqFrom = 60_000): Promise<void> {
+  let seq = seqFrom;
+  await waitFor(
+    'the first frame across the path',
+    async () => {
+      await speaker.speak(1, 0xffff, 0, seq++);
+      await new Promise((r) => setTimeout(r, 100));
+      return listener.heardFrom(speaker.sid).length > 0;
+    },
+    45_000,
+    0,
+  );
+  await new Promise((r) => setTimeout(r, 600));
+  for (const c of clear) c.heard.length = 0;
+}
+
 export type { JoinedMessage };
