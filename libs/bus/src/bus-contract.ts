@@ -18,15 +18,17 @@ export interface Received {
   origin: NodeId;
   /** Events only (-1 for voice). */
   position: number;
+  index: number;
+  count: number;
 }
 
 export class Recorder implements BusHandler {
   readonly received: Received[] = [];
   onVoice(room: RoomId, frame: Uint8Array, origin: NodeId): void {
-    this.received.push({ lane: 'voice', room, bytes: Buffer.from(frame), origin, position: -1 });
+    this.received.push({ lane: 'voice', room, bytes: Buffer.from(frame), origin, position: -1, index: 0, count: 0 });
   }
   onEvent(payload: Uint8Array, meta: EventMeta): void {
-    this.received.push({ lane: 'event', room: '' as RoomId, bytes: Buffer.from(payload), origin: meta.origin, position: meta.position });
+    this.received.push({ lane: 'event', room: '' as RoomId, bytes: Buffer.from(payload), origin: meta.origin, position: meta.position, index: meta.index, count: meta.count });
   }
   voice(room?: string): Received[] {
     return this.received.filter((r) => r.lane === 'voice' && (room === undefined || r.room === room));
@@ -130,12 +132,17 @@ export function busContractSuite(name: string, makeCluster: () => BusCluster, ti
       ]);
       await until('30 events at a and b', () => a.rec.events('event-').length >= 30 && b.rec.events('event-').length >= 30, timeoutMs);
       await new Promise((r) => setTimeout(r, 300)); // room for duplicates to show up
-      const seen = (rec: Recorder) => rec.events('event-').map((e) => `${e.position}:${e.bytes.toString()}`);
+      const seen = (rec: Recorder) => rec.events('event-').map((e) => `${e.position}.${e.index}:${e.bytes.toString()}`);
       expect(seen(a.rec)).toHaveLength(30);
       expect(seen(a.rec)).toEqual(seen(b.rec));
       for (const rec of [a.rec, b.rec]) {
         const all = rec.events();
-        for (let i = 1; i < all.length; i++) expect(all[i]?.position).toBe((all[i - 1]?.position ?? 0) + 1);
+        for (let i = 1; i < all.length; i++) {
+          const [prev, cur] = [all[i - 1] as Received, all[i] as Received];
+          // The next entry of the same message, or the first of the next position.
+          const next = prev.index + 1 < prev.count ? `${prev.position}.${prev.index + 1}` : `${prev.position + 1}.0`;
+          expect(`${cur.position}.${cur.index}`).toBe(next);
+        }
         const fromA = rec.events('event-a-').map((e) => e.bytes.toString());
         expect(fromA).toEqual([...Array(15).keys()].map((i) => `event-a-${i}`));
         expect(rec.events('event-a-').every((e) => e.origin === a.bus.nodeId)).toBe(true);

@@ -18,6 +18,7 @@ import type { NodeId, RoomId } from '@voiceroom/protocol';
  *   stored event, its own included, in one total order that is the same on every node. Each
  *   delivery carries the event's `position` in that order: consecutive integers, so a jump means
  *   the receiver missed events; a position seen before is a redelivery and must be ignored. A
+ *   position may hold several events of one publisher, in publish order (`index`, `count`). A
  *   node may also receive a few events stored shortly before it started (positions tell). Each
  *   event also carries its birth time (publisher's clock, ms since the epoch). A stored message
  *   the bus cannot decode is delivered with an empty payload, so that positions stay consecutive.
@@ -55,8 +56,13 @@ export interface BusHandler {
 
 export interface EventMeta {
   origin: NodeId;
-  /** Position in the event log: consecutive, identical on every node. */
+  /**
+   * Position in the event log: consecutive, identical on every node. One position may hold
+   * several events of one publisher (`count`), delivered in order with `index` 0 … count − 1.
+   */
   position: number;
+  index: number;
+  count: number;
   /** Publisher's clock when the event was published (ms since the epoch). */
   birth: number;
 }
@@ -66,6 +72,8 @@ export interface BusStats {
   voiceFramesPublished: number;
   /** Transport messages sent for the voice lane (a message carries many frames). */
   voiceMessagesPublished: number;
+  /** Transport messages sent for the event lane (a message carries the events queued at the time). */
+  eventMessagesPublished: number;
   /** Frames given up before reaching the transport: not started, batch full, batch stale, send failed. */
   voiceFramesDropped: number;
   voicePublishFailures: number;
@@ -87,6 +95,7 @@ export function emptyBusStats(): BusStats {
   return {
     voiceFramesPublished: 0,
     voiceMessagesPublished: 0,
+    eventMessagesPublished: 0,
     voiceFramesDropped: 0,
     voicePublishFailures: 0,
     eventsPublished: 0,

@@ -80,6 +80,7 @@ export class MemoryBus implements Bus {
   publishEvent(payload: Uint8Array): Promise<void> {
     if (!this.handler) return Promise.reject(new BusClosedError());
     this.counters.eventsPublished++;
+    this.counters.eventMessagesPublished++;
     this.exchange.enqueue({ from: this, lane: 'event', room: '' as RoomId, bytes: Uint8Array.prototype.slice.call(payload) });
     return Promise.resolve();
   }
@@ -101,7 +102,7 @@ export class MemoryBus implements Bus {
     const handler = this.handler;
     if (!handler) return;
     this.counters.eventsReceived++;
-    handler.onEvent(bytes, { origin, position, birth });
+    handler.onEvent(bytes, { origin, position, index: 0, count: 1, birth });
   }
 
   isStarted(): boolean {

@@ -2,7 +2,7 @@ import { format } from 'node:util';
 import { ConsumeResult, Producer, PushConsumer, type ILogger, type MessageView } from 'rocketmq-client-nodejs';
 import type { NodeId, RoomId } from '@voiceroom/protocol';
 import { BusClosedError, BusPublishError, emptyBusStats, type Bus, type BusHandler, type BusStats } from './bus';
-import { BatchWriter, forEachEntry, readBatchHeader } from './batch-codec';
+import { BatchWriter, forEachEntry, MAX_ENTRY_BYTES, readBatchHeader } from './batch-codec';
 
 export interface RocketMQBusOptions {
   nodeId: NodeId;
@@ -42,10 +42,15 @@ const START_ATTEMPTS = 3;
 const START_TIMEOUT_MS = 10_000;
 
 interface QueuedEvent {
-  body: Buffer;
+  payload: Uint8Array;
+  birth: number;
   resolve: () => void;
   reject: (error: Error) => void;
 }
+
+/** Largest single event (a batch entry's u16 length); a message packs queued events up to EVENT_MESSAGE_BYTES. */
+const MAX_EVENT_BYTES = MAX_ENTRY_BYTES;
+const EVENT_MESSAGE_BYTES = 256 * 1024;
 
 export class RocketMQBus implements Bus {
   readonly kind = 'rocketmq';
@@ -74,7 +79,7 @@ export class RocketMQBus implements Bus {
     this.nodeId = options.nodeId;
     this.minIntervalMs = 1000 / options.maxVoiceMessagesPerSecond;
     this.voice = new BatchWriter(options.nodeId, options.maxVoiceBatchBytes);
-    this.eventWriter = new BatchWriter(options.nodeId, 256 * 1024);
+    this.eventWriter = new BatchWriter(options.nodeId, EVENT_MESSAGE_BYTES);
     this.clientLogger = clientLogger(options.log);
   }
 
@@ -245,34 +250,43 @@ export class RocketMQBus implements Bus {
       this.counters.eventPublishFailures++;
       return Promise.reject(new BusPublishError(`event queue full (${EVENT_QUEUE_LIMIT} events)`));
     }
-    if (!this.eventWriter.append(EVENT_ENTRY_ROOM, payload, Date.now())) {
-      this.eventWriter.clear();
-      return Promise.reject(new BusPublishError(`event of ${payload.length} bytes is too large`));
+    if (payload.length > MAX_EVENT_BYTES) {
+      return Promise.reject(new BusPublishError(`event of ${payload.length} bytes is too large (max ${MAX_EVENT_BYTES})`));
     }
-    const body = this.eventWriter.take();
     return new Promise((resolve, reject) => {
-      this.eventQueue.push({ body, resolve, reject });
+      this.eventQueue.push({ payload: Uint8Array.prototype.slice.call(payload), birth: Date.now(), resolve, reject });
       if (!this.eventSending) void this.sendEvents();
     });
   }
 
-  /** Sends queued events one at a time, in order, retrying each until stored or the bus closes. */
+  /**
+   * Sends the queued events in order, one message at a time: every event waiting when a send
+   * starts goes into that message (up to its size), so a burst costs a few sends, not one each.
+   * A failed message is retried as it was until stored or the bus closes.
+   */
   private async sendEvents(): Promise<void> {
     this.eventSending = true;
     let delay = EVENT_RETRY_MIN_MS;
     while (this.eventQueue.length > 0) {
-      const item = this.eventQueue[0] as QueuedEvent;
       if (this.closed) {
-        this.eventQueue.shift();
-        item.reject(new BusClosedError());
-        continue;
+        for (const item of this.eventQueue.splice(0)) item.reject(new BusClosedError());
+        break;
       }
+      const writer = this.eventWriter;
+      writer.clear();
+      let taken = 0;
+      for (const item of this.eventQueue) {
+        if (!writer.append(EVENT_ENTRY_ROOM, item.payload, item.birth)) break;
+        taken++;
+      }
+      const body = writer.take();
       try {
-        await (this.producer as Producer).send({ topic: this.options.eventTopic, body: item.body });
-        this.eventQueue.shift();
-        this.counters.eventsPublished++;
+        await (this.producer as Producer).send({ topic: this.options.eventTopic, body });
+        const sent = this.eventQueue.splice(0, taken);
+        this.counters.eventsPublished += taken;
+        this.counters.eventMessagesPublished++;
         delay = EVENT_RETRY_MIN_MS;
-        item.resolve();
+        for (const item of sent) item.resolve();
       } catch (error) {
         this.counters.eventPublishFailures++;
         this.options.log.warn({ err: error, retryInMs: delay, queued: this.eventQueue.length }, 'event publish failed, retrying');
@@ -330,20 +344,17 @@ export class RocketMQBus implements Bus {
     }
     const body = message.body;
     const header = readBatchHeader(body);
-    let delivered = false;
-    if (header && header.count === 1) {
-      forEachEntry(body, header, (_room, payload) => {
-        delivered = true;
-        handler.onEvent(payload, { origin: header.origin, position: Number(position), birth: header.birth });
-      });
-    }
-    if (!delivered) {
+    const entries: Uint8Array[] = [];
+    if (!header || !forEachEntry(body, header, (_room, payload) => entries.push(payload)) || entries.length === 0) {
       // Still a position in the log: deliver it empty so that positions stay consecutive.
       this.counters.malformedMessagesDropped++;
-      handler.onEvent(EMPTY, { origin: '' as NodeId, position: Number(position), birth: 0 });
+      handler.onEvent(EMPTY, { origin: '' as NodeId, position: Number(position), index: 0, count: 1, birth: 0 });
       return;
     }
-    this.counters.eventsReceived++;
+    this.counters.eventsReceived += entries.length;
+    for (let i = 0; i < entries.length; i++) {
+      handler.onEvent(entries[i] as Uint8Array, { origin: header.origin, position: Number(position), index: i, count: entries.length, birth: header.birth });
+    }
   }
 
   isSoleNode(): boolean {

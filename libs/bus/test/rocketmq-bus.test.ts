@@ -160,3 +160,25 @@ describe('RocketMQ event log', () => {
     }
   });
 });
+
+describe('RocketMQ event packing', () => {
+  it('packs the events queued during a send into one message: few positions, every event once, in order', async () => {
+    const a = rocketBus(fresh('log-pack-a'));
+    const rec = new Recorder();
+    try {
+      await a.start(rec);
+      await awaitLink(a, rec, 30_000);
+      const before = a.stats().eventMessagesPublished;
+      await Promise.all([...Array(100).keys()].map((i) => a.publishEvent(Buffer.from(`packed-${i}`))));
+      const deadline = Date.now() + 20_000;
+      while (rec.events('packed-').length < 100 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const got = rec.events('packed-');
+      expect(got.map((e) => e.bytes.toString())).toEqual([...Array(100).keys()].map((i) => `packed-${i}`));
+      const messages = a.stats().eventMessagesPublished - before;
+      expect(messages).toBeLessThan(20); // one send at a time; the rest wait and go together
+      expect(new Set(got.map((e) => e.position)).size).toBe(messages);
+    } finally {
+      await a.close();
+    }
+  });
+});

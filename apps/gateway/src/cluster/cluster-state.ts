@@ -118,6 +118,7 @@ interface SnapshotV1 {
   v: 1;
   position: number;
   time: number;
+  nextSid: number;
   nodes: NodeRecord[];
   lastApplied: [NodeId, { inc: string; n: number }][];
   rooms: {
@@ -154,6 +155,8 @@ export class ClusterState {
   position = -1;
   /** Log time: the largest birth time applied so far. */
   time = 0;
+  /** Next speaker id to hand out. */
+  private nextSid = 1;
   private readonly detached = new Set<MemberRecord>();
   private memberCount = 0;
   /** Per origin: incarnation and counter of its last applied entry (duplicates are skipped). */
@@ -200,7 +203,7 @@ export class ClusterState {
       case 'snapshot':
         break; // for the node that asked (replica.ts)
       case 'join':
-        this.join(entry, origin, position);
+        this.join(entry, origin);
         break;
       case 'resume':
         this.resume(entry, origin);
@@ -291,7 +294,7 @@ export class ClusterState {
 
   // ---- room entries -------------------------------------------------------------------------
 
-  private join(entry: JoinEntry, origin: NodeId, position: number): void {
+  private join(entry: JoinEntry, origin: NodeId): void {
     let room = this.rooms.get(entry.room);
     const existing = room?.byUser.get(entry.userId);
     if (room && room.members.size - (existing ? 1 : 0) >= room.settings.capacity) {
@@ -323,7 +326,7 @@ export class ClusterState {
     const member: MemberRecord = {
       room,
       userId: entry.userId,
-      sid: this.newSid(room, position),
+      sid: this.newSid(room),
       name: entry.name,
       role,
       muted: role !== 'host' && room.mutedUsers.has(entry.userId),
@@ -462,9 +465,11 @@ export class ClusterState {
     return count;
   }
 
-  private newSid(room: RoomRecord, position: number): SpeakerId {
-    let sid = (position % (MAX_SID - 1)) + 1;
-    while (room.members.has(sid as SpeakerId)) sid = (sid % (MAX_SID - 1)) + 1;
+  /** Cluster-wide counter (replicated): sids are unique across rooms until it wraps at 2^32. */
+  private newSid(room: RoomRecord): SpeakerId {
+    let sid = this.nextSid;
+    while (room.members.has(sid as SpeakerId)) sid = (sid % MAX_SID) + 1;
+    this.nextSid = (sid % MAX_SID) + 1;
     return sid as SpeakerId;
   }
 
@@ -516,6 +521,7 @@ export class ClusterState {
       v: 1,
       position: this.position,
       time: this.time,
+      nextSid: this.nextSid,
       nodes: [...this.nodes.values()].map((n) => ({ ...n, beatsSeen: { ...n.beatsSeen } })),
       lastApplied: [...this.lastApplied],
       rooms: [...this.rooms.values()].map((r) => ({
@@ -553,6 +559,7 @@ export class ClusterState {
     this.memberCount = 0;
     this.position = data.position;
     this.time = data.time;
+    this.nextSid = data.nextSid;
     for (const n of data.nodes) this.nodes.set(n.id, { ...n, beatsSeen: { ...n.beatsSeen } });
     this.lastApplied.clear();
     for (const [node, last] of data.lastApplied) this.lastApplied.set(node, { ...last });

@@ -36,7 +36,7 @@ class HandLog {
   deliver(replica: Replica, from: number, to = this.stored.length, shift = 0): void {
     for (let i = from; i < to; i++) {
       const e = this.stored[i]!;
-      const meta: EventMeta = { origin: e.origin, position: 1000 + i + shift, birth: e.birth };
+      const meta: EventMeta = { origin: e.origin, position: 1000 + i + shift, index: 0, count: 1, birth: e.birth };
       replica.onEvent(e.payload, meta);
     }
   }
@@ -101,6 +101,37 @@ describe('Replica', () => {
     expect(b.r.isLive()).toBe(true);
     expect(b.r.state.snapshot()).toEqual(a.r.state.snapshot());
     expect([...(b.r.state.rooms.get('room' as never)?.members.values() ?? [])].map((m) => m.userId).sort()).toEqual(['alice', 'bob']);
+  });
+
+  it('applies the entries packed at one position in order, and answers a hello with the state after the whole position', async () => {
+    const hand = new HandLog();
+    const a = replica(hand, 'node-a');
+    a.r.start();
+    hand.deliverNew(a.r);
+    await waitFor('a live', () => a.r.isLive(), 2000);
+    hand.deliverNew(a.r); // its live beat
+    const b = replica(hand, 'node-b');
+    b.r.start(); // hello
+    await joinVia(hand, a.r, 'alice');
+    // b's hello and a's join were stored in one message: position 5000, entries 0 and 1.
+    const [hello, join] = hand.stored.slice(-2);
+    const at = 5000;
+    const deliverBoth = (r: Replica) => {
+      r.onEvent(hello!.payload, { origin: hello!.origin, position: at, index: 0, count: 2, birth: hello!.birth });
+      r.onEvent(join!.payload, { origin: join!.origin, position: at, index: 1, count: 2, birth: join!.birth });
+    };
+    // Positions before 5000 are the ones HandLog gave; continue the log from there.
+    (a.r as unknown as { cursor: { position: number } }).cursor.position = at - 1;
+    const before = hand.stored.length;
+    deliverBoth(a.r);
+    expect(a.l.joins.at(-1)?.ok).toBe(true);
+    const snapshot = hand.stored.slice(before).find((e) => JSON.parse(Buffer.from(e.payload).toString()).t === 'snapshot');
+    expect(JSON.parse(Buffer.from(snapshot!.payload).toString()).at).toBe(at);
+    deliverBoth(b.r);
+    b.r.onEvent(snapshot!.payload, { origin: snapshot!.origin, position: at + 1, index: 0, count: 1, birth: snapshot!.birth });
+    expect(b.r.isLive()).toBe(true);
+    expect([...(b.r.state.rooms.get('room' as never)?.members.values() ?? [])].map((m) => m.userId)).toEqual(['alice']);
+    expect(b.l.joins).toEqual([]); // alice's join was in the snapshot, not applied again at b
   });
 
   it('resynchronises on a gap in positions, telling the node its sessions no longer match', async () => {

@@ -6,7 +6,7 @@ import { ClusterState, type StateListener } from './cluster-state';
 import { parseLogEntry, type LogEntry, type SnapshotEntry } from './log-events';
 
 /** Raw bytes per snapshot part (base64 in the entry). */
-const SNAPSHOT_PART_BYTES = 96 * 1024;
+const SNAPSHOT_PART_BYTES = 32 * 1024; // base64 + envelope stays under a bus entry's 64 KiB
 /** Entries held while waiting for a snapshot; more than this restarts the sync. */
 const MAX_BUFFERED = 200_000;
 
@@ -41,7 +41,18 @@ interface Buffered {
   entry: LogEntry | undefined;
   origin: NodeId;
   position: number;
+  index: number;
+  count: number;
   birth: number;
+}
+
+/** Where an entry stands relative to the one after `last`: already seen, next, or past a gap. */
+function order(last: { position: number; index: number; count: number }, at: { position: number; index: number }): -1 | 0 | 1 {
+  const sameMessage = last.index + 1 < last.count;
+  const nextPosition = sameMessage ? last.position : last.position + 1;
+  const nextIndex = sameMessage ? last.index + 1 : 0;
+  if (at.position < nextPosition || (at.position === nextPosition && at.index < nextIndex)) return -1;
+  return at.position === nextPosition && at.index === nextIndex ? 0 : 1;
 }
 
 /**
@@ -62,6 +73,10 @@ export class Replica {
   readonly counters = { gaps: 0, resyncs: 0, snapshotsSent: 0, malformed: 0, duplicates: 0 };
   private n = 0;
   private buffer: Buffered[] = [];
+  /** Last applied entry (position and index within its message). */
+  private cursor = { position: -1, index: 0, count: 1 };
+  /** Hellos applied in the current message, answered at its end. */
+  private hellos: { node: NodeId; inc: string }[] = [];
   private helloSeenAt: number | undefined;
   private livePeerSeen = false;
   private readonly parts = new Map<number, { parts: number; data: Map<number, string> }>();
@@ -78,7 +93,7 @@ export class Replica {
     private readonly options: ReplicaOptions,
     private readonly listener: ReplicaListener,
   ) {
-    this.state = new ClusterState(listener, (node, inc, position) => this.onHello(node, inc, position));
+    this.state = new ClusterState(listener, (node, inc) => this.onHello(node, inc));
   }
 
   isLive(): boolean {
@@ -103,49 +118,55 @@ export class Replica {
     if (this.status === 'idle' || this.status === 'closed') return;
     const entry = payload.length === 0 ? undefined : parseLogEntry(this.decoder.decode(payload));
     if (!entry && payload.length > 0) this.counters.malformed++;
+    const item: Buffered = { entry, origin: meta.origin, position: meta.position, index: meta.index, count: meta.count, birth: meta.birth };
     if (this.status === 'syncing') {
-      this.onSyncing({ entry, origin: meta.origin, position: meta.position, birth: meta.birth });
+      this.onSyncing(item);
       return;
     }
-    const expected = this.state.position + 1;
-    if (meta.position < expected) {
+    const where = order(this.cursor, item);
+    if (where < 0) {
       // A redelivery carries the entry applied at that position. Anything else means the log
       // reused positions (a broker lost its tail): this state can no longer be trusted.
-      const seen = this.recent[meta.position % RECENT];
-      if (seen !== undefined && seen.position === meta.position && seen.id !== entryId(entry, meta.origin)) {
-        this.options.log.error({ position: meta.position }, 'event log position reused by another entry; resynchronising');
+      const seen = this.recent[item.position % RECENT];
+      if (item.index === 0 && seen !== undefined && seen.position === item.position && seen.id !== entryId(entry, item.origin)) {
+        this.options.log.error({ position: item.position }, 'event log position reused by another entry; resynchronising');
         this.resync('event log rewritten');
         return;
       }
       this.counters.duplicates++;
       return;
     }
-    if (meta.position > expected) {
+    if (where > 0) {
       this.counters.gaps++;
       this.options.log.error(
-        { expected, got: meta.position },
+        { after: this.cursor, got: { position: item.position, index: item.index } },
         'event log gap: resynchronising from a snapshot (if this repeats, check the event topic has exactly one queue)',
       );
       this.resync('event log gap');
-      this.onSyncing({ entry, origin: meta.origin, position: meta.position, birth: meta.birth });
+      this.onSyncing(item);
       return;
     }
-    this.applyOne(entry, meta.origin, meta.position, meta.birth);
+    this.applyOne(item);
   }
 
-  private applyOne(entry: LogEntry | undefined, origin: NodeId, position: number, birth: number): void {
-    this.recent[position % RECENT] = { position, id: entryId(entry, origin) };
+  private applyOne(item: Buffered): void {
+    const { entry, origin, position, index, count, birth } = item;
+    this.cursor = { position, index, count };
+    if (index === 0) this.recent[position % RECENT] = { position, id: entryId(entry, origin) };
     if (!entry) {
       this.state.position = position;
-      return;
+    } else {
+      try {
+        this.state.apply(entry, origin, position, birth);
+      } catch (error) {
+        // A bug in apply leaves the state half-changed: get a clean copy.
+        this.options.log.error({ err: error, entry: entry.t, origin, position }, 'applying a log entry failed; resynchronising');
+        this.resync('apply failed');
+        return;
+      }
     }
-    try {
-      this.state.apply(entry, origin, position, birth);
-    } catch (error) {
-      // A bug in apply leaves the state half-changed: get a clean copy.
-      this.options.log.error({ err: error, entry: entry.t, origin, position }, 'applying a log entry failed; resynchronising');
-      this.resync('apply failed');
-    }
+    // A snapshot holds whole positions: hellos are answered once their message is applied.
+    if (index === count - 1 && this.hellos.length > 0) this.answerHellos(position);
   }
 
   // ---- sync -----------------------------------------------------------------------------------
@@ -192,8 +213,9 @@ export class Replica {
       }
     }
     const last = this.buffer[this.buffer.length - 1];
-    if (last && item.position <= last.position) return; // redelivery
-    if ((last && item.position !== last.position + 1) || this.buffer.length >= MAX_BUFFERED) {
+    const where = last ? order(last, item) : 0;
+    if (where < 0) return; // redelivery
+    if (where > 0 || this.buffer.length >= MAX_BUFFERED) {
       this.options.log.warn({ after: last?.position, got: item.position }, 'event log gap while syncing; starting over');
       this.sync();
       return;
@@ -236,6 +258,8 @@ export class Replica {
     clearTimeout(this.syncTimer);
     const resync = this.counters.resyncs > 0;
     if (!loaded) this.state.position = from;
+    this.cursor = { position: from, index: 0, count: 1 };
+    this.hellos = [];
     const buffered = this.buffer;
     this.buffer = [];
     this.parts.clear();
@@ -247,7 +271,7 @@ export class Replica {
         this.onSyncing(item);
         continue;
       }
-      this.applyOne(item.entry, item.origin, item.position, item.birth);
+      this.applyOne(item);
     }
     if (this.status !== 'live') return;
     this.beat(); // tell the others at once that this node can answer hellos
@@ -264,22 +288,29 @@ export class Replica {
    * Called by the state when a hello was applied: the live node with the smallest id answers it
    * (if that one is gone, the asker times out and asks again after the node is declared lost).
    */
-  private onHello(node: NodeId, inc: string, position: number): void {
-    if (node === this.nodeId || this.status !== 'live') return;
-    let responder: NodeId | undefined;
-    for (const candidate of this.state.nodes.values()) {
-      if (candidate.live && candidate.id !== node && (responder === undefined || candidate.id < responder)) responder = candidate.id;
-    }
-    if (responder !== this.nodeId) return;
-    const bytes = Buffer.from(this.state.snapshot(), 'utf8');
-    const parts = Math.max(1, Math.ceil(bytes.length / SNAPSHOT_PART_BYTES));
-    this.counters.snapshotsSent++;
-    this.options.log.info({ for: node, at: position, bytes: bytes.length, parts }, 'sending a snapshot');
-    for (let part = 0; part < parts; part++) {
-      const data = bytes.subarray(part * SNAPSHOT_PART_BYTES, (part + 1) * SNAPSHOT_PART_BYTES).toString('base64');
-      this.publish({ t: 'snapshot', for: node, forInc: inc, at: position, part, parts, data }).catch((error: unknown) => {
-        this.options.log.warn({ err: error, for: node }, 'snapshot part not published (the node will ask again)');
-      });
+  private onHello(node: NodeId, inc: string): void {
+    if (node !== this.nodeId && this.status === 'live') this.hellos.push({ node, inc });
+  }
+
+  private answerHellos(position: number): void {
+    const hellos = this.hellos;
+    this.hellos = [];
+    for (const { node, inc } of hellos) {
+      let responder: NodeId | undefined;
+      for (const candidate of this.state.nodes.values()) {
+        if (candidate.live && candidate.id !== node && (responder === undefined || candidate.id < responder)) responder = candidate.id;
+      }
+      if (responder !== this.nodeId) continue;
+      const bytes = Buffer.from(this.state.snapshot(), 'utf8');
+      const parts = Math.max(1, Math.ceil(bytes.length / SNAPSHOT_PART_BYTES));
+      this.counters.snapshotsSent++;
+      this.options.log.info({ for: node, at: position, bytes: bytes.length, parts }, 'sending a snapshot');
+      for (let part = 0; part < parts; part++) {
+        const data = bytes.subarray(part * SNAPSHOT_PART_BYTES, (part + 1) * SNAPSHOT_PART_BYTES).toString('base64');
+        this.publish({ t: 'snapshot', for: node, forInc: inc, at: position, part, parts, data }).catch((error: unknown) => {
+          this.options.log.warn({ err: error, for: node }, 'snapshot part not published (the node will ask again)');
+        });
+      }
     }
   }
 
