@@ -76,17 +76,28 @@ afterEach(async () => {
   for (const r of replicas.splice(0)) await r.close(0);
 });
 
+/** Starts a replica alone: its hello, then three of its own beats in the log (beats driven by hand). */
+async function startAlone(hand: HandLog, r: Replica): Promise<void> {
+  r.start();
+  hand.deliverNew(r);
+  for (let i = 0; i < 3 && !r.isLive(); i++) {
+    (r as unknown as { beat(): void }).beat();
+    await sleep(1); // the beat's publish settles
+    hand.deliverNew(r);
+  }
+  await waitFor('live', () => r.isLive(), 2000);
+  hand.deliverNew(r); // its first live beat
+}
+
 async function joinVia(hand: HandLog, r: Replica, user: string): Promise<void> {
   await r.publish({ t: 'join', req: user, room: 'room' as never, userId: user as never, role: 'listener', settings: { capacity: 10, seats: 2 }, graceMs: 1000 });
 }
 
 describe('Replica', () => {
-  it('starts alone when nobody answers, then a second node syncs from its snapshot and holds the same state', async () => {
+  it('starts alone when the log shows no live node, then a second node syncs from its snapshot and holds the same state', async () => {
     const hand = new HandLog();
     const a = replica(hand, 'node-a');
-    a.r.start();
-    hand.deliverNew(a.r); // its hello
-    await waitFor('a live', () => a.r.isLive(), 2000);
+    await startAlone(hand, a.r);
     await joinVia(hand, a.r, 'alice');
     hand.deliverNew(a.r);
     expect(a.l.joins[0]?.ok).toBe(true);
@@ -106,10 +117,7 @@ describe('Replica', () => {
   it('applies the entries packed at one position in order, and answers a hello with the state after the whole position', async () => {
     const hand = new HandLog();
     const a = replica(hand, 'node-a');
-    a.r.start();
-    hand.deliverNew(a.r);
-    await waitFor('a live', () => a.r.isLive(), 2000);
-    hand.deliverNew(a.r); // its live beat
+    await startAlone(hand, a.r);
     const b = replica(hand, 'node-b');
     b.r.start(); // hello
     await joinVia(hand, a.r, 'alice');
@@ -134,15 +142,37 @@ describe('Replica', () => {
     expect(b.l.joins).toEqual([]); // alice's join was in the snapshot, not applied again at b
   });
 
+  it('never starts alone while the log shows a live node, however slowly the snapshot comes', async () => {
+    const hand = new HandLog();
+    const a = replica(hand, 'node-a');
+    await startAlone(hand, a.r);
+    const b = replica(hand, 'node-b');
+    b.r.start();
+    const from = hand.stored.length - 1; // b's hello
+    (a.r as unknown as { beat(): void }).beat(); // a is live and beats
+    await sleep(1);
+    for (let i = 0; i < 5; i++) {
+      (b.r as unknown as { beat(): void }).beat();
+      await sleep(1);
+    }
+    hand.deliver(b.r, from, from + 1); // b sees its hello, then the log is slow to reach it
+    await sleep(300); // longer than the sync timeout (100 ms): time alone decides nothing
+    expect(b.r.isLive()).toBe(false);
+    hand.deliver(b.r, from + 1); // a's live beat, its own beats: but no snapshot (a has not applied the hello)
+    expect(b.r.isLive()).toBe(false);
+    hand.deliverNew(a.r); // a applies b's hello and answers
+    hand.deliver(b.r, from + 6);
+    expect(b.r.isLive()).toBe(true);
+  });
+
   it('resynchronises on a gap in positions, telling the node its sessions no longer match', async () => {
     const hand = new HandLog();
     const a = replica(hand, 'node-a');
-    a.r.start();
-    hand.deliver(a.r, 0);
-    await waitFor('a live', () => a.r.isLive(), 2000);
+    await startAlone(hand, a.r);
+    const next = hand.stored.length;
     await joinVia(hand, a.r, 'x');
     await joinVia(hand, a.r, 'y');
-    hand.deliver(a.r, 2, 3, 0); // skips the entry at index 1
+    hand.deliver(a.r, next + 1, next + 2); // skips x's join
     expect(a.l.losses).toEqual(['event log gap']);
     expect(a.r.status).toBe('syncing');
   });
@@ -150,17 +180,16 @@ describe('Replica', () => {
   it('takes a redelivery as a duplicate but a different entry at an applied position as a rewritten log', async () => {
     const hand = new HandLog();
     const a = replica(hand, 'node-a');
-    a.r.start();
-    hand.deliver(a.r, 0);
-    await waitFor('a live', () => a.r.isLive(), 2000);
+    await startAlone(hand, a.r);
+    const x = hand.stored.length;
     await joinVia(hand, a.r, 'x');
-    hand.deliver(a.r, 1);
+    hand.deliverNew(a.r);
     const applied = a.r.state.position;
-    hand.deliver(a.r, 1, 2); // the same entry again
+    hand.deliver(a.r, x, x + 1); // the same entry again
     expect(a.r.counters.duplicates).toBe(1);
     expect(a.r.isLive()).toBe(true);
     await joinVia(hand, a.r, 'y');
-    hand.deliver(a.r, 2, 3, -1); // a new entry at an already applied position
+    hand.deliver(a.r, x + 1, x + 2, -1); // a new entry at an already applied position
     expect(a.r.state.position).toBe(applied);
     expect(a.l.losses).toEqual(['event log rewritten']);
     await sleep(10);

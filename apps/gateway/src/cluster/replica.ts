@@ -11,6 +11,8 @@ const SNAPSHOT_PART_BYTES = 32 * 1024; // base64 + envelope stays under a bus en
 const MAX_BUFFERED = 200_000;
 
 const RECENT = 1024;
+/** A syncing node that sees this many of its own beats, and no live node's, starts the state alone. */
+const ALONE_AFTER_BEATS = 3;
 
 function entryId(entry: LogEntry | undefined, origin: NodeId): string {
   return entry ? `${origin}/${entry.inc}/${entry.n}` : '';
@@ -62,8 +64,8 @@ function order(last: { position: number; index: number; count: number }, at: { p
  *
  * Sync: the node publishes `hello`; from its own hello on it buffers every entry. A live node
  * (the one with the smallest id) applies the hello and publishes the state as it was right after it, in parts; the new node
- * loads that and applies the buffered entries after the hello. If no live node is heard within
- * the sync timeout, the node starts alone from an empty state at its hello.
+ * loads that and applies the buffered entries after the hello. If the log shows three of its own
+ * beats and no live node's beat, the node starts alone from an empty state at its hello.
  */
 export class Replica {
   readonly state: ClusterState;
@@ -79,6 +81,8 @@ export class Replica {
   private hellos: { node: NodeId; inc: string }[] = [];
   private helloSeenAt: number | undefined;
   private livePeerSeen = false;
+  /** This node's beats in the log since its hello with no live beat of another node between them. */
+  private ownBeatsAlone = 0;
   private readonly parts = new Map<number, { parts: number; data: Map<number, string> }>();
   private syncTimer: NodeJS.Timeout | undefined;
   private beatTimer: NodeJS.Timeout | undefined;
@@ -177,6 +181,7 @@ export class Replica {
     this.parts.clear();
     this.helloSeenAt = undefined;
     this.livePeerSeen = false;
+    this.ownBeatsAlone = 0;
     this.sendHello();
   }
 
@@ -189,17 +194,17 @@ export class Replica {
     this.syncTimer.unref();
   }
 
+  /** No snapshot in time: ask again if a live node exists; otherwise the own-beat rule decides. */
   private onSyncTimeout(): void {
     if (this.status !== 'syncing') return;
-    const first = this.buffer[0];
-    if (this.helloSeenAt !== undefined && first && !this.livePeerSeen) {
-      this.options.log.info({ at: first.position }, 'no live node answered: starting the cluster state empty');
-      this.goLive(first.position - 1);
+    if (this.livePeerSeen || this.helloSeenAt === undefined) {
+      this.options.log.warn({ helloSeen: this.helloSeenAt !== undefined, livePeer: this.livePeerSeen }, 'no snapshot yet; asking again');
+      this.livePeerSeen = false;
+      this.sendHello();
       return;
     }
-    this.options.log.warn({ helloSeen: this.helloSeenAt !== undefined, livePeer: this.livePeerSeen }, 'no snapshot yet; asking again');
-    this.livePeerSeen = false;
-    this.sendHello();
+    this.syncTimer = setTimeout(() => this.onSyncTimeout(), this.options.syncTimeoutMs);
+    this.syncTimer.unref();
   }
 
   private onSyncing(item: Buffered): void {
@@ -222,7 +227,17 @@ export class Replica {
     }
     this.buffer.push(item);
     if (!entry) return;
-    if (entry.t === 'beat' && entry.live && origin !== this.nodeId) this.livePeerSeen = true;
+    if (entry.t === 'beat' && origin !== this.nodeId && entry.live) {
+      this.livePeerSeen = true;
+      this.ownBeatsAlone = 0;
+    }
+    if (entry.t === 'beat' && origin === this.nodeId && entry.inc === this.inc && !this.livePeerSeen && ++this.ownBeatsAlone >= ALONE_AFTER_BEATS) {
+      // Decided by the log, not by timing: a live node beats as often as this one, so its beat
+      // would stand between ours. Nobody holds the state: start it, empty, at our hello.
+      this.options.log.info({ at: this.buffer[0]!.position }, 'no live node in the log: starting the cluster state empty');
+      this.goLive(this.buffer[0]!.position - 1);
+      return;
+    }
     if (entry.t === 'hello' && origin === this.nodeId && entry.inc === this.inc && this.options.bus.isSoleNode()) {
       this.goLive(this.buffer[0]!.position - 1);
       return;
