@@ -334,6 +334,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     this.stats.joinsAccepted++;
     const message: JoinedMessage = { type: 'joined', ...this.welcome(member), members: this.others(member) };
     session.send(message);
+    session.releaseHeld();
     this.log.info({ user: member.userId, room: message.room, role: member.role, sid: member.sid, ip: session.remoteAddress }, 'member joined');
   }
 
@@ -358,6 +359,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     if (!missed) message.members = this.others(member);
     session.send(message);
     if (missed) for (const text of missed) session.deliverText(text);
+    session.releaseHeld();
     this.log.info({ user: member.userId, room: message.room, sid: member.sid, replayed: missed?.length ?? 'roster' }, 'member resumed');
   }
 

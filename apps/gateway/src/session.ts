@@ -9,6 +9,7 @@ import {
   MAX_CONTROL_MESSAGE_BYTES,
   VoiceDecodeResult,
   type Ref,
+  type RoomCommand,
   type RoomId,
   type ServerMessage,
   type SpeakerId,
@@ -21,6 +22,8 @@ import { corkForThisTick } from './cork';
 import { TokenBucket } from './token-bucket';
 
 const OPEN = 1;
+/** Commands kept while a join or resume waits for the cluster; more are refused. */
+const MAX_HELD_COMMANDS = 16;
 
 /**
  * What the end of a joined session means for its member:
@@ -63,6 +66,7 @@ export class Session implements HubMember {
   readonly raw: Socket;
 
   private joinTimer: NodeJS.Timeout | undefined;
+  private held: RoomCommand[] = [];
   private readonly voiceRate: TokenBucket;
   private readonly commandRate: TokenBucket;
   private violations = 0;
@@ -142,17 +146,33 @@ export class Session implements HubMember {
         this.close(CloseCode.Normal, 'left');
         return;
       default:
-        if (this.state !== 'joined') {
-          if (this.state === 'joining') this.close(CloseCode.ProtocolError, `${message.type} before join`);
+        if (this.state === 'joining') {
+          this.close(CloseCode.ProtocolError, `${message.type} before join`);
+          return;
+        }
+        if (this.state === 'pending') {
+          // Sent right after join/resume, before the cluster answered: run once it has.
+          if (this.held.length < MAX_HELD_COMMANDS) this.held.push(message);
           else this.send({ type: 'error', code: ErrorCode.InvalidCommand, message: 'not joined yet', ...(message.ref === undefined ? {} : { ref: message.ref }) });
           return;
         }
-        if (!this.commandRate.take()) {
-          this.violation(ErrorCode.CommandRateLimited, `more than ${this.node.config.limits.commandsPerSecond} commands per second`, message.ref);
-          return;
-        }
-        this.node.command(this, message);
+        this.runCommand(message);
     }
+  }
+
+  private runCommand(message: RoomCommand): void {
+    if (!this.commandRate.take()) {
+      this.violation(ErrorCode.CommandRateLimited, `more than ${this.node.config.limits.commandsPerSecond} commands per second`, message.ref);
+      return;
+    }
+    this.node.command(this, message);
+  }
+
+  /** Runs the commands held while the join or resume was pending (after `joined`/`resumed` was sent). */
+  releaseHeld(): void {
+    const held = this.held;
+    this.held = [];
+    for (const message of held) if (this.state === 'joined') this.runCommand(message);
   }
 
   private onBinary(data: Buffer): void {

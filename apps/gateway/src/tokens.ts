@@ -1,6 +1,14 @@
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import type { Role, RoomId, SpeakerId, UserId } from '@voiceroom/protocol';
-import { CloseCode, isRole, parseRoomId, parseUserId } from '@voiceroom/protocol';
+import { CloseCode, isRole, MAX_NAME_LENGTH, parseRoomId, parseUserId } from '@voiceroom/protocol';
+
+/** At most `max` UTF-16 code units, never ending in half a surrogate pair. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  const last = cut.charCodeAt(cut.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
+}
 
 /** The audience every join token carries, so no other token signed with the same key is accepted. */
 export const JOIN_AUDIENCE = 'voiceroom:join';
@@ -61,8 +69,11 @@ export function createTokenService(secret: string): TokenService {
       try {
         payload = verifier(token) as Record<string, unknown>;
       } catch (error) {
-        if (error instanceof TokenError && (error.code === TokenError.codes.expired || error.code === TokenError.codes.inactive)) {
+        if (error instanceof TokenError && error.code === TokenError.codes.expired) {
           return { ok: false, closeCode: CloseCode.TokenExpired, reason: 'token expired' };
+        }
+        if (error instanceof TokenError && error.code === TokenError.codes.inactive) {
+          return { ok: false, closeCode: CloseCode.TokenExpired, reason: 'token not yet valid' };
         }
         return { ok: false, closeCode: CloseCode.TokenInvalid, reason: 'token invalid' };
       }
@@ -74,7 +85,7 @@ export function createTokenService(secret: string): TokenService {
         return { ok: false, closeCode: CloseCode.TokenInvalid, reason: 'token claims invalid' };
       }
       const claims: JoinClaims = { userId, room, role, exp: payload.exp };
-      if (typeof name === 'string') claims.name = name.slice(0, 64);
+      if (typeof name === 'string') claims.name = truncate(name, MAX_NAME_LENGTH);
       return { ok: true, claims };
     },
     signResume(claims) {

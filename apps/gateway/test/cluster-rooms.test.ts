@@ -3,6 +3,7 @@
  * only by the real RocketMQ (started by `npm test`).
  */
 import type { Socket } from 'node:net';
+import WebSocket from 'ws';
 import { CloseCode, ErrorCode, type SpeakerId } from '@voiceroom/protocol';
 import { VoiceRoomError } from '@voiceroom/client';
 import { awaitVoicePath as awaitVoicePathOf, GatewayProcess, joinToken, RecordingClient, requireRocketMQ, sleep, waitFor, type TestRole } from '@voiceroom/testkit';
@@ -104,6 +105,28 @@ describe('roster and room events across nodes', () => {
     expect(announced.length).toBeLessThan(20); // 50 frames; every 200 ms at most
     expect(announced[0]?.find((s) => s.sid === speaker.sid)?.level).toBe(20);
     expect(listener.speakerAnnouncements.at(-1)).toEqual([]); // and once when it stopped
+  });
+});
+
+describe('commands sent before the cluster confirmed the join', () => {
+  it('are held and run after joined, in order, with no error', async () => {
+    const r = room('early');
+    const peer = await join(gw1, 'peer', r, 'listener');
+    const ws = new WebSocket(gw2.wsUrl);
+    const received: { type: string; seq?: number; text?: string }[] = [];
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) received.push(JSON.parse(data.toString()) as { type: string });
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ type: 'join', token: joinToken('early', r, 'speaker') }));
+    ws.send(JSON.stringify({ type: 'chat', text: 'first', ref: 1 })); // the join is still on its way through the log
+    ws.send(JSON.stringify({ type: 'chat', text: 'second', ref: 2 }));
+    await waitFor('both chats at the peer', () => peer.chats.length === 2, 10_000);
+    expect(peer.chats.map((c) => c.text)).toEqual(['first', 'second']);
+    const types = received.map((m) => m.type);
+    expect(types[0]).toBe('joined');
+    expect(types).not.toContain('error');
+    ws.close();
   });
 });
 

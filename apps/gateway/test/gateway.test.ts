@@ -106,6 +106,25 @@ describe('joining', () => {
     expect((await closeCodeFor([JSON.stringify({ type: 'join', token })])).code).toBe(CloseCode.TokenInvalid);
   });
 
+  it('refuses a token that is not valid yet with 4402 and says so', async () => {
+    const { createSigner } = await import('fast-jwt');
+    const sign = createSigner({ key: TEST_JWT_SECRET, algorithm: 'HS256', aud: 'voiceroom:join' });
+    const now = Math.floor(Date.now() / 1000);
+    const token = sign({ sub: 'early', room: 'j2', role: 'speaker', nbf: now + 60, exp: now + 3600 });
+    expect(await closeCodeFor([JSON.stringify({ type: 'join', token })])).toEqual({ code: CloseCode.TokenExpired, reason: 'token not yet valid' });
+  });
+
+  it('keeps a display name whole: cut to 64 code units, never inside a surrogate pair', async () => {
+    const { createSigner } = await import('fast-jwt');
+    const sign = createSigner({ key: TEST_JWT_SECRET, algorithm: 'HS256', aud: 'voiceroom:join' });
+    const name = `${'a'.repeat(63)}😀tail`; // the emoji straddles the 64th code unit
+    const token = sign({ sub: 'emoji', room: 'j6', role: 'speaker', name, exp: Math.floor(Date.now() / 1000) + 60 });
+    const client = new RecordingClient(url);
+    clients.push(client);
+    await client.connect(token);
+    expect(client.self?.name).toBe('a'.repeat(63));
+  });
+
   it('closes with 1009 when a message exceeds the absolute limit', async () => {
     expect((await closeCodeFor([Buffer.alloc(70_000)])).code).toBe(1009);
   });
