@@ -63,7 +63,8 @@ export interface GatewayStats {
 const SPEAKING_LEVEL = 80;
 
 interface PendingRequest {
-  kind: 'join' | 'resume' | 'command';
+  /** reattach: this node, declared lost, takes its own still-connected members back. */
+  kind: 'join' | 'resume' | 'command' | 'reattach';
   session: Session;
   timer: NodeJS.Timeout;
   lastSeq?: number;
@@ -248,7 +249,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   private request(kind: PendingRequest['kind'], session: Session, entry: NewEntry, extra: { lastSeq?: number; ref?: Ref } = {}): void {
     const req = `${this.replica.inc}.${++this.requests}`;
     (entry as { req: string }).req = req;
-    if (kind !== 'command') session.state = 'pending';
+    if (kind === 'join' || kind === 'resume') session.state = 'pending';
     const timer = setTimeout(() => this.requestTimedOut(req), this.config.cluster.requestTimeoutMs);
     this.pending.set(req, { kind, session, timer, ...extra });
     this.replica.publish(entry).catch((error: unknown) => {
@@ -263,7 +264,9 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     if (!p) return;
     this.pending.delete(req);
     clearTimeout(p.timer);
-    if (p.kind === 'command') {
+    if (p.kind === 'reattach') {
+      p.session.close(CloseCode.Reconnect, 'could not take the membership back in time; resume');
+    } else if (p.kind === 'command') {
       p.session.send({
         type: 'error',
         code: ErrorCode.Unavailable,
@@ -341,6 +344,11 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   resumeDecided(origin: NodeId, req: string, outcome: ResumeOutcome): void {
     if (origin !== this.nodeId) return;
     const p = this.take(origin, req);
+    if (p?.kind === 'reattach') {
+      if (outcome.ok) this.log.info({ sid: outcome.member.sid }, 'member re-attached after this node was declared lost');
+      else p.session.close(CloseCode.ResumeFailed, 'your place in the room is gone; join again', 'ended');
+      return;
+    }
     if (!p || p.session.state !== 'pending') {
       if (outcome.ok) this.publish({ t: 'detach', room: outcome.member.room.id, sid: outcome.member.sid, graceMs: outcome.member.room.graceMs });
       return;
@@ -396,10 +404,15 @@ export class GatewayNode implements BusHandler, ReplicaListener {
       this.log.warn({ lost: node, why }, 'node lost: its members are detached until they resume or time out');
       return;
     }
-    // The others stopped hearing this node (its beats were late): its members are detached. The
-    // clients resume, here or elsewhere, and get their places back.
-    this.log.error({ why }, 'this node was declared lost by the cluster; asking its clients to resume');
-    this.closeAllJoined(CloseCode.Reconnect, 'node lost its place in the cluster; resume', 'ended');
+    // The others stopped hearing this node (it could not publish for a while): its members were
+    // detached. Those still connected here are taken back, as if they resumed here; nobody sees
+    // a leave or a join. A member whose place is gone by then is told so (4404).
+    const joined = [...this.sessions].filter((s) => s.state === 'joined');
+    this.log.error({ why, sessions: joined.length }, 'this node was declared lost by the cluster; re-attaching its connected members');
+    for (const session of joined) {
+      const member = session.member as MemberRecord;
+      this.request('reattach', session, { t: 'resume', req: '', room: member.room.id, userId: member.userId, sid: member.sid });
+    }
   }
 
   live(resync: boolean): void {

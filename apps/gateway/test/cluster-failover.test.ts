@@ -95,6 +95,27 @@ it('SIGTERM drains a node: its clients are told to resume elsewhere, keep their 
   expect(watcher.rosterUsers()).toEqual(['m1', 'm2', 'm3']);
 });
 
+it('a node frozen past its timeout takes its connected members back when it wakes: they stay, peers see nothing', async () => {
+  const r = room('frozen');
+  const frozen = await startGateway('e2e-fo-6');
+  const watcher = await join(gw1, 'watcher', r, 'listener');
+  const bob = await join(frozen, 'bob', r, 'speaker');
+  await waitFor('bob seen', () => watcher.members.has(bob.sid), 10_000);
+  const seenBefore = watcher.events.length;
+
+  frozen.pause(); // no beats for longer than NODE_TIMEOUT_MS (3 s), shorter than timeout + grace
+  await sleep(4500);
+  frozen.unpause();
+  await waitFor('the frozen node to notice its loss', () => frozen.problems().some((l) => l.includes('declared lost')), 15_000);
+  await waitFor('bob re-attached', () => frozen.output.some((l) => l.includes('member re-attached')), 15_000);
+  bob.chat('still here');
+  await waitFor('bob\'s chat reaches the watcher', () => watcher.chats.some((c) => c.text === 'still here'), 10_000);
+  await sleep(4000); // past the grace period: a detached bob would have timed out by now
+  expect(bob.closeInfo).toBeUndefined();
+  expect(watcher.events.slice(seenBefore)).toEqual([]);
+  await frozen.stop();
+});
+
 it('a killed node\'s members leave every roster after the node timeout and the grace, reported once', async () => {
   const r = room('kill');
   const doomed = await startGateway('e2e-fo-5');

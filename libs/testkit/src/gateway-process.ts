@@ -135,6 +135,15 @@ export class GatewayProcess {
     clearTimeout(timer);
   }
 
+  /** SIGSTOP / SIGCONT: the process freezes with its sockets open, as a long GC pause or a partition would. */
+  pause(): void {
+    this.child.kill('SIGSTOP');
+  }
+
+  unpause(): void {
+    this.child.kill('SIGCONT');
+  }
+
   async kill(): Promise<void> {
     if (this.exitCode !== undefined) return;
     this.child.kill('SIGKILL');
