@@ -198,6 +198,7 @@ async function run(options: LoadOptions): Promise<void> {
     SHUTDOWN_DEADLINE_MS: '8000',
     // Every simulated client connects from 127.0.0.1.
     MAX_CONNECTIONS_PER_IP: '100000',
+    ...(process.env.BENCH_SPEAKERS_INTERVAL_MS ? { SPEAKERS_INTERVAL_MS: process.env.BENCH_SPEAKERS_INTERVAL_MS } : {}),
   };
   const t0 = Date.now();
   const started = await Promise.allSettled(

@@ -59,6 +59,9 @@ export interface GatewayStats {
   eventPublishFailures: number;
 }
 
+/** While the set of active speakers stays the same, it is announced again this often. */
+const SPEAKERS_REFRESH_MS = 2000;
+
 /** Frames at or under this level (−dBov) count as speaking. */
 const SPEAKING_LEVEL = 80;
 
@@ -516,15 +519,22 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     this.replica.onEvent(payload, meta);
   }
 
-  /** Active speakers per local room, a few times a second, when they change or while someone speaks. */
+  /**
+   * Active speakers per local room: checked every SPEAKERS_INTERVAL_MS and announced when the set
+   * of speakers changed, or every SPEAKERS_REFRESH_MS while it stays the same and non-empty (fresh
+   * levels). Announcing every interval cost each socket a text write 4 times a second and made
+   * voice latency visibly worse under load (docs/benchmarks.md); clients get every frame's level
+   * in its header anyway.
+   */
   private announceSpeakers(): void {
     const now = Date.now();
     const window = this.config.speakersIntervalMs * 2;
     for (const room of this.hub.all()) {
       const speakers = activeSpeakers(room, now, window);
       const key = speakers.map((s) => s.sid).join(',');
-      if (key === '' && room.lastSpeakers === '') continue;
+      if (key === room.lastSpeakers && (key === '' || now - room.lastSpeakersAt < SPEAKERS_REFRESH_MS)) continue;
       room.lastSpeakers = key;
+      room.lastSpeakersAt = now;
       for (const m of room.record.members.values()) m.level = 127;
       this.hub.broadcastText(room.id, JSON.stringify({ type: 'speakers', room: room.id, speakers }));
     }

@@ -16,7 +16,8 @@ export class HubRoom {
   readonly bySid = new Map<SpeakerId, HubMember>();
   /** sids in the last `speakers` announcement, joined by ',' ('' when nobody spoke). */
   lastSpeakers = '';
-  lastSpeakersText = '';
+  /** When the last `speakers` message went out (ms). */
+  lastSpeakersAt = 0;
 
   constructor(
     readonly id: RoomId,

@@ -54,7 +54,7 @@ export const EnvSchema = Type.Object({
   MAX_CONNECTIONS_PER_USER: Int(1, 10_000, 4, 'Open WebSockets per user on one node'),
   COMMANDS_PER_SEC: Int(1, 1000, 5, 'Sustained room commands and chat messages per connection'),
   COMMAND_BURST: Int(1, 1000, 10, 'Commands that may arrive at once per connection'),
-  SPEAKERS_INTERVAL_MS: Int(50, 10_000, 250, 'How often active speakers are announced to a room'),
+  SPEAKERS_INTERVAL_MS: Int(50, 10_000, 250, 'How often each room\'s active speakers are checked (announced when they change)'),
 });
 
 export type Env = Static<typeof EnvSchema>;
