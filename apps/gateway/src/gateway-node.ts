@@ -398,10 +398,6 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     if (session && session.member === member) session.canSpeak = canSpeak(member);
   }
 
-  memberRemoved(_member: MemberRecord): void {
-    // Sessions of removed members are closed through sessionEnded or are already gone.
-  }
-
   nodeLost(node: NodeId, why: 'timeout' | 'bye'): void {
     if (node !== this.nodeId) {
       this.log.warn({ lost: node, why }, 'node lost: its members are detached until they resume or time out');
@@ -430,9 +426,9 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     }
   }
 
-  private closeAllJoined(code: number, reason: string, intent?: 'ended'): void {
+  private closeAllJoined(code: number, reason: string): void {
     for (const session of [...this.sessions]) {
-      if (session.state === 'joined') session.close(code, reason, intent);
+      if (session.state === 'joined') session.close(code, reason);
     }
   }
 

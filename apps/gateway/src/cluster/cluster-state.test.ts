@@ -27,7 +27,6 @@ class Calls implements StateListener {
     this.ended.push({ sid: member.sid, node, code: closeCode });
   }
   memberChanged(): void {}
-  memberRemoved(): void {}
   nodeLost(node: NodeId, why: string): void {
     this.lost.push(`${node}:${why}`);
   }

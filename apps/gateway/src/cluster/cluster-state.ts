@@ -66,8 +66,6 @@ export interface NodeRecord {
   timeoutMs: number;
   /** Log time of its last hello or beat. */
   lastBeat: number;
-  /** Log position of its first hello or beat in this state. */
-  since: number;
   /** Beats applied from each other node since this node's last beat. */
   beatsSeen: Record<string, number>;
 }
@@ -100,8 +98,6 @@ export interface StateListener {
   memberChanged(member: MemberRecord): void;
   /** A node stopped beating (or said bye); its members are detached. */
   nodeLost(node: NodeId, why: 'timeout' | 'bye'): void;
-  /** A member left for good (after the room event was sent). */
-  memberRemoved(member: MemberRecord): void;
 }
 
 export function memberInfo(m: MemberRecord): MemberInfo {
@@ -189,11 +185,11 @@ export class ClusterState {
     this.advanceTime(birth);
     switch (entry.t) {
       case 'hello':
-        this.beat(origin, entry.inc, false, entry.timeoutMs, position);
+        this.beat(origin, entry.inc, false, entry.timeoutMs);
         this.onHello(origin, entry.inc, position);
         break;
       case 'beat':
-        this.beat(origin, entry.inc, entry.live, entry.timeoutMs, position);
+        this.beat(origin, entry.inc, entry.live, entry.timeoutMs);
         break;
       case 'bye': {
         const node = this.nodes.get(origin);
@@ -244,7 +240,7 @@ export class ClusterState {
     return min === Infinity ? 5000 : min / 2;
   }
 
-  private beat(id: NodeId, inc: string, live: boolean, timeoutMs: number, position: number): void {
+  private beat(id: NodeId, inc: string, live: boolean, timeoutMs: number): void {
     let node = this.nodes.get(id);
     if (node && node.inc !== inc) {
       // The node restarted: what its previous life held is detached (its clients may resume).
@@ -252,7 +248,7 @@ export class ClusterState {
       node = undefined;
     }
     if (!node) {
-      node = { id, inc, live, timeoutMs, lastBeat: this.time, since: position, beatsSeen: {} };
+      node = { id, inc, live, timeoutMs, lastBeat: this.time, beatsSeen: {} };
       this.nodes.set(id, node);
     }
     node.live = live;
@@ -486,7 +482,6 @@ export class ClusterState {
     if (room.byUser.get(member.userId) === member) room.byUser.delete(member.userId);
     this.detached.delete(member);
     this.memberCount--;
-    this.listener.memberRemoved(member);
   }
 
   private removeMember(member: MemberRecord, reason: LeaveReason): void {

@@ -54,7 +54,6 @@ class Listener implements ReplicaListener {
   commandDone(): void {}
   sessionEnded(): void {}
   memberChanged(): void {}
-  memberRemoved(): void {}
   nodeLost(): void {}
   live(resync: boolean): void {
     this.lives.push(resync);
