@@ -172,6 +172,27 @@ describe('ClusterState: the replicated room state machine', () => {
     expect(state.rooms.get('r1' as never)?.members.size).toBe(1);
   });
 
+  it('still takes commands and leaves for its members from a node declared lost (it may still be running)', () => {
+    const log = new Log();
+    log.add(A, { t: 'hello', timeoutMs: 1000 });
+    log.add(B, { t: 'hello', timeoutMs: 1000 });
+    log.join(B, 'j1', 'bob');
+    log.join(B, 'j2', 'carol');
+    for (let i = 0; i < 6; i++) log.add(A, { t: 'beat', live: true, timeoutMs: 1000 }, 300); // B silent: lost
+    const calls = new Calls();
+    const state = new ClusterState(calls);
+    log.applyTo(state);
+    expect(calls.lost).toEqual([`${B}:timeout`]);
+    const bob = sidOf(calls, 'j1');
+    const from = log.entries.length;
+    log.add(B, { t: 'cmd', req: 'c1', room: 'r1' as never, by: bob, cmd: { type: 'chat', text: 'queued while cut off' } });
+    log.add(B, { t: 'leave', room: 'r1' as never, sid: sidOf(calls, 'j2') });
+    log.applyTo(state, from);
+    expect(calls.commands.get('c1')).toBeUndefined(); // applied, not refused
+    expect(calls.events.some((e) => e.type === 'chat' && e.text === 'queued while cut off')).toBe(true);
+    expect(calls.events.some((e) => e.type === 'member_left' && e.userId === 'carol' && e.reason === 'left')).toBe(true);
+  });
+
   it('does not blame the nodes for a silent log (broker outage)', () => {
     const log = new Log();
     log.add(A, { t: 'hello', timeoutMs: 1000 });

@@ -31,6 +31,12 @@ export interface MemberRecord {
   handRaised: boolean;
   /** Node holding its connection; undefined while detached. */
   node: NodeId | undefined;
+  /**
+   * The node it was attached to when that node was declared lost (undefined otherwise). Such a
+   * node may still be running with the member connected: its leaves and commands for the member
+   * keep counting until the member resumes somewhere (or the grace ends).
+   */
+  lostNode: NodeId | undefined;
   /** Log time after which a detached member has left; 0 while attached. */
   detachedUntil: number;
   // ---- node-local voice state ----
@@ -106,6 +112,11 @@ export function memberInfo(m: MemberRecord): MemberInfo {
   return info;
 }
 
+/** Whether `node` speaks for the member: it holds its connection, or held it when it was declared lost. */
+function heldBy(m: MemberRecord, node: NodeId): boolean {
+  return m.node === node || (m.node === undefined && m.lostNode === node);
+}
+
 export function canSpeak(m: MemberRecord): boolean {
   return m.role !== 'listener' && !m.muted;
 }
@@ -132,6 +143,7 @@ interface SnapshotV1 {
       muted: boolean;
       handRaised: boolean;
       node: NodeId | null;
+      lostNode?: NodeId;
       detachedUntil: number;
     }[];
   }[];
@@ -264,7 +276,10 @@ export class ClusterState {
     this.nodes.delete(node.id);
     for (const room of this.rooms.values()) {
       for (const member of room.members.values()) {
-        if (member.node === node.id) this.markDetached(member, this.time + room.graceMs);
+        if (member.node === node.id) {
+          this.markDetached(member, this.time + room.graceMs);
+          member.lostNode = node.id;
+        }
       }
     }
     this.listener.nodeLost(node.id, why);
@@ -272,6 +287,7 @@ export class ClusterState {
 
   private markDetached(member: MemberRecord, until: number): void {
     member.node = undefined;
+    member.lostNode = undefined;
     member.detachedUntil = until;
     this.detached.add(member);
   }
@@ -328,6 +344,7 @@ export class ClusterState {
       muted: role !== 'host' && room.mutedUsers.has(entry.userId),
       handRaised: false,
       node: origin,
+      lostNode: undefined,
       detachedUntil: 0,
       lastSeq: -1,
       level: 127,
@@ -354,6 +371,7 @@ export class ClusterState {
     }
     const previous = member.node;
     member.node = origin;
+    member.lostNode = undefined;
     member.detachedUntil = 0;
     this.detached.delete(member);
     if (previous !== undefined) this.listener.sessionEnded(member, previous, CloseCode.Replaced, 'resumed on another connection');
@@ -362,18 +380,18 @@ export class ClusterState {
 
   private leave(entry: LeaveEntry, origin: NodeId): void {
     const member = this.rooms.get(entry.room)?.members.get(entry.sid);
-    if (member && member.node === origin) this.removeMember(member, 'left');
+    if (member && heldBy(member, origin)) this.removeMember(member, 'left');
   }
 
   private detach(entry: DetachEntry, origin: NodeId): void {
     const member = this.rooms.get(entry.room)?.members.get(entry.sid);
-    if (member && member.node === origin) this.markDetached(member, this.time + entry.graceMs);
+    if (member && heldBy(member, origin)) this.markDetached(member, this.time + entry.graceMs);
   }
 
   private command(entry: CommandEntry, origin: NodeId): void {
     const room = this.rooms.get(entry.room);
     const by = room?.members.get(entry.by);
-    if (!room || !by || by.node !== origin) {
+    if (!room || !by || !heldBy(by, origin)) {
       // The requester is gone or moved; its node only forgets the request.
       this.listener.commandDone(origin, entry.req, { code: ErrorCode.InvalidCommand, message: 'not in the room any more' });
       return;
@@ -537,6 +555,7 @@ export class ClusterState {
             detachedUntil: m.detachedUntil,
           };
           if (m.name !== undefined) out.name = m.name;
+          if (m.lostNode !== undefined) out.lostNode = m.lostNode;
           return out;
         }),
       })),
@@ -580,6 +599,7 @@ export class ClusterState {
           muted: m.muted,
           handRaised: m.handRaised,
           node: m.node ?? undefined,
+          lostNode: m.lostNode,
           detachedUntil: m.detachedUntil,
           lastSeq: -1,
           level: 127,
