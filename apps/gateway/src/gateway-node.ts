@@ -119,6 +119,12 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   private heartbeat: NodeJS.Timeout | undefined;
   private speakersTimer: NodeJS.Timeout | undefined;
   private accepting = true;
+  /**
+   * Wall clock as of the last speakers check: the voice path stamps frames with it instead of
+   * reading the clock per frame (the speaking window is two check intervals, so one interval of
+   * lag is within tolerance).
+   */
+  private coarseNow = Date.now();
 
   constructor(
     readonly config: GatewayConfig,
@@ -474,7 +480,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     const member = session.member as MemberRecord;
     const level = clientFrame[1] as number;
     if (level < member.level) member.level = level;
-    if (level <= SPEAKING_LEVEL) member.lastVoiceAt = Date.now();
+    if (level <= SPEAKING_LEVEL) member.lastVoiceAt = this.coarseNow;
     const length = clientFrame.length + SERVER_VOICE_HEADER_BYTES - CLIENT_VOICE_HEADER_BYTES;
     const { frame, offset } = allocBinaryFrame(length);
     writeServerVoiceFrame(clientFrame, member.sid, frame, offset);
@@ -505,7 +511,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     member.lastSeq = seq;
     const level = serverFrame[1] as number;
     if (level < member.level) member.level = level;
-    if (level <= SPEAKING_LEVEL) member.lastVoiceAt = Date.now();
+    if (level <= SPEAKING_LEVEL) member.lastVoiceAt = this.coarseNow;
     const { frame, offset } = allocBinaryFrame(serverFrame.length);
     frame.set(serverFrame, offset);
     this.stats.remoteDeliveries += this.hub.fanOutVoice(room, frame, undefined);
@@ -524,6 +530,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
    */
   private announceSpeakers(): void {
     const now = Date.now();
+    this.coarseNow = now;
     const window = this.config.speakersIntervalMs * 2;
     for (const room of this.hub.all()) {
       const speakers = activeSpeakers(room, now, window);
