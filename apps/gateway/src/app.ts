@@ -5,7 +5,7 @@ import type { GatewayConfig } from '@voiceroom/config';
 import type { NodeId } from '@voiceroom/protocol';
 import { GatewayNode } from './gateway-node';
 import { createMetrics } from './metrics';
-import { createTokenService } from './tokens';
+import { createTokenService } from '@voiceroom/tokens';
 
 declare module 'fastify' {
   interface FastifyInstance {

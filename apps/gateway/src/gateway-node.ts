@@ -26,11 +26,20 @@ import {
 } from '@voiceroom/protocol';
 import { Hub, type HubRoom } from './hub';
 import { Session } from './session';
-import type { TokenService } from './tokens';
+import type { TokenService } from '@voiceroom/tokens';
 import { allocBinaryFrame } from './ws-frame';
 import type { Logger } from './logger';
-import { canSpeak, memberInfo, type JoinOutcome, type MemberRecord, type ResumeOutcome, type RoomRecord } from './cluster/cluster-state';
-import { Replica, type NewEntry, type ReplicaListener } from './cluster/replica';
+import {
+  canSpeak,
+  memberInfo,
+  Replica,
+  type JoinOutcome,
+  type MemberRecord,
+  type NewEntry,
+  type ReplicaListener,
+  type ResumeOutcome,
+  type RoomRecord,
+} from '@voiceroom/cluster';
 
 /** Counters read by /metrics and the benchmarks. Plain numbers: the voice path only increments. */
 export interface GatewayStats {

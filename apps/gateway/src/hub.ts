@@ -1,5 +1,5 @@
 import type { RoomId, SpeakerId } from '@voiceroom/protocol';
-import type { RoomRecord } from './cluster/cluster-state';
+import type { RoomRecord } from '@voiceroom/cluster';
 
 /** What the hub needs of a connected member. Delivery methods must never throw or block. */
 export interface HubMember {

@@ -1,3 +1,3 @@
 export { buildApp, type BuildOptions } from './app';
 export { GatewayNode, type GatewayStats } from './gateway-node';
-export { createTokenService, JOIN_AUDIENCE, type TokenService, type JoinClaims } from './tokens';
+export { createTokenService, JOIN_AUDIENCE, type TokenService, type JoinClaims } from '@voiceroom/tokens';

@@ -17,7 +17,7 @@ import {
 } from '@voiceroom/protocol';
 import type { HubMember, HubRoom } from './hub';
 import type { GatewayNode } from './gateway-node';
-import type { MemberRecord } from './cluster/cluster-state';
+import type { MemberRecord } from '@voiceroom/cluster';
 import { corkForThisTick } from './cork';
 import { TokenBucket } from './token-bucket';
 

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DEV_JWT_SECRET } from '@voiceroom/config';
 import { isRole, isValidId } from '@voiceroom/protocol';
-import { createTokenService } from '../tokens';
+import { createTokenService } from '@voiceroom/tokens';
 
 const { values } = parseArgs({
   options: {

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus, EventMeta } from '@voiceroom/bus';
 import type { NodeId } from '@voiceroom/protocol';
-import type { Logger } from '../logger';
 import { ClusterState, type StateListener } from './cluster-state';
 import { parseLogEntry, type LogEntry, type SnapshotEntry } from './log-events';
 
@@ -11,6 +10,13 @@ const SNAPSHOT_PART_BYTES = 32 * 1024; // base64 + envelope stays under a bus en
 const MAX_BUFFERED = 200_000;
 
 const RECENT = 1024;
+
+/** The logging the replica needs (pino's shape). */
+export interface Logger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
 /** A syncing node that sees this many of its own beats, and no live node's, starts the state alone. */
 const ALONE_AFTER_BEATS = 3;
 

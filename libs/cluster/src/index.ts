@@ -1,0 +1,3 @@
+export * from './cluster-state';
+export * from './log-events';
+export * from './replica';
