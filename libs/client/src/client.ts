@@ -16,6 +16,8 @@ import {
   type JoinedMessage,
   type MemberInfo,
   type MembersUpdatedMessage,
+  type NoticeMessage,
+  type RoomUpdatedMessage,
   type Ref,
   type ResumedMessage,
   type RoomCommand,
@@ -55,6 +57,10 @@ export interface ClientEvents {
   member_left: (member: MemberInfo | { userId: string; sid: SpeakerId }, reason: string) => void;
   members_updated: (members: MemberInfo[], message: MembersUpdatedMessage) => void;
   chat: (message: ChatEventMessage) => void;
+  /** A notice from the room's administrators. */
+  notice: (message: NoticeMessage) => void;
+  /** The room's capacity or seats changed (also applied to `joined.settings`). */
+  room_updated: (message: RoomUpdatedMessage) => void;
   speakers: (speakers: SpeakerLevel[]) => void;
   /** The roster was replaced as a whole (joined, or resumed without replay). */
   roster: (members: Map<SpeakerId, MemberInfo>) => void;
@@ -90,6 +96,10 @@ export function describeCloseCode(code: number): string {
       return 'the server is unavailable or restarting; reconnect';
     case CloseCode.Kicked:
       return 'a host removed you from the room';
+    case CloseCode.RoomClosed:
+      return 'the room is closed';
+    case CloseCode.Banned:
+      return 'you are banned from this room';
     case CloseCode.ResumeFailed:
       return 'your place in the room is gone; join again';
     case CloseCode.RoomFull:
@@ -260,6 +270,8 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
       case 'member_left':
       case 'members_updated':
       case 'chat':
+      case 'notice':
+      case 'room_updated':
         if (message.seq <= this.seq) return; // already applied (replayed twice)
         this.seq = message.seq;
         this.onRoomEvent(message);
@@ -303,6 +315,13 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
         return;
       case 'chat':
         this.emit('chat', message);
+        return;
+      case 'notice':
+        this.emit('notice', message);
+        return;
+      case 'room_updated':
+        if (this.joined) this.joined.settings = message.settings;
+        this.emit('room_updated', message);
         return;
     }
   }

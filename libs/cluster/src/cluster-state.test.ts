@@ -246,4 +246,120 @@ describe('ClusterState: the replicated room state machine', () => {
     expect(state.missedEvents(room as never, seqBefore)?.map((t) => JSON.parse(t).text)).toEqual(['are you there?']);
     expect(calls.events.filter((e) => e.type === 'member_left' || e.type === 'member_joined')).toHaveLength(2); // the two joins only
   });
+
+  describe('administration entries (admin API)', () => {
+    const ADMIN = 'admin-1' as NodeId;
+    const room = 'r1' as never;
+    function setup(): { log: Log; calls: Calls; state: ClusterState } {
+      const log = new Log();
+      log.add(A, { t: 'hello', timeoutMs: 10_000 });
+      log.join(A, 'j1', 'alice', 'host');
+      log.join(B, 'j2', 'bob', 'listener');
+      log.join(B, 'j3', 'carol', 'speaker');
+      const calls = new Calls();
+      const state = new ClusterState(calls);
+      log.applyTo(state);
+      return { log, calls, state };
+    }
+    function apply(log: Log, state: ClusterState, entry: DistributiveOmit<LogEntry, 'inc' | 'n'>): void {
+      const from = log.entries.length;
+      log.add(ADMIN, entry);
+      log.applyTo(state, from);
+    }
+
+    it('a closed room refuses joins and removes everyone in it with 4405 on their nodes', () => {
+      const { log, calls, state } = setup();
+      calls.events = [];
+      apply(log, state, { t: 'room', req: 'a1', room, config: { capacity: 10, seats: 2, open: false } });
+      expect(calls.commands.has('a1')).toBe(true);
+      expect(calls.commands.get('a1')).toBeUndefined();
+      expect(state.rooms.has('r1' as never)).toBe(false);
+      expect(calls.events.map((e) => (e.type === 'member_left' ? `${e.userId}:${e.reason}` : e.type))).toEqual([
+        'alice:closed',
+        'bob:closed',
+        'carol:closed',
+      ]);
+      expect(calls.ended.map((e) => `${e.node}:${e.code}`).sort()).toEqual([`${A}:4405`, `${B}:4405`, `${B}:4405`]);
+      const from = log.entries.length;
+      log.join(A, 'j4', 'dave');
+      log.applyTo(state, from);
+      expect(calls.joins.get('j4')).toMatchObject({ ok: false, closeCode: CloseCode.RoomClosed });
+      // Reopened: joins work again, with the directory's capacity and seats.
+      apply(log, state, { t: 'room', req: 'a2', room, config: { capacity: 1, seats: 0, open: true } });
+      const next = log.entries.length;
+      log.join(A, 'j5', 'dave', 'speaker');
+      log.join(A, 'j6', 'erin');
+      log.applyTo(state, next);
+      expect(calls.joins.get('j5')).toMatchObject({ ok: true, member: { role: 'listener' } });
+      expect(calls.joins.get('j6')).toMatchObject({ ok: false, closeCode: CloseCode.RoomFull });
+    });
+
+    it('a new capacity or seat count reaches the live room as a room_updated event and counts for later joins', () => {
+      const { log, calls, state } = setup();
+      apply(log, state, { t: 'room', req: 'a1', room, config: { capacity: 3, seats: 1, open: true } });
+      expect(calls.events.filter((e) => e.type === 'room_updated')).toEqual([]); // unchanged: no event
+      apply(log, state, { t: 'room', req: 'a2', room, config: { capacity: 4, seats: 2, open: true } });
+      expect(calls.events.at(-1)).toMatchObject({ type: 'room_updated', settings: { capacity: 4, seats: 2 } });
+      const from = log.entries.length;
+      log.join(A, 'j4', 'dave', 'speaker');
+      log.applyTo(state, from);
+      expect(calls.joins.get('j4')).toMatchObject({ ok: true, member: { role: 'speaker' } });
+    });
+
+    it('a ban removes the member, refuses rejoins until it expires in log time, and a global ban covers every room', () => {
+      const { log, calls, state } = setup();
+      const until = log.time + 60_000;
+      apply(log, state, { t: 'ban', req: 'b1', room, userId: 'bob' as never, until });
+      expect(calls.events.at(-1)).toMatchObject({ type: 'member_left', userId: 'bob', reason: 'banned' });
+      expect(calls.ended.at(-1)).toMatchObject({ node: B, code: CloseCode.Banned });
+      let from = log.entries.length;
+      log.join(B, 'j4', 'bob');
+      log.join(B, 'j5', 'bob', 'speaker', 'r2'); // another room: not covered
+      log.applyTo(state, from);
+      expect(calls.joins.get('j4')).toMatchObject({ ok: false, closeCode: CloseCode.Banned });
+      expect(calls.joins.get('j5')).toMatchObject({ ok: true });
+      // Global ban: removed from r2 as well, refused everywhere.
+      apply(log, state, { t: 'ban', req: 'b2', room: null, userId: 'bob' as never, until: null });
+      expect(state.rooms.get('r2' as never)).toBeUndefined();
+      apply(log, state, { t: 'unban', req: 'u1', room: null, userId: 'bob' as never });
+      // The room ban still holds until it expires in log time.
+      from = log.entries.length;
+      log.join(B, 'j6', 'bob');
+      log.add(A, { t: 'beat', live: true, timeoutMs: 120_000 }, 61_000);
+      log.join(B, 'j7', 'bob');
+      log.applyTo(state, from);
+      expect(calls.joins.get('j6')).toMatchObject({ ok: false, closeCode: CloseCode.Banned });
+      expect(calls.joins.get('j7')).toMatchObject({ ok: true });
+    });
+
+    it('admin kick, mute, role and notice act on members by user id, with by = 0, and report unknown users', () => {
+      const { log, calls, state } = setup();
+      apply(log, state, { t: 'admin', req: 'm1', room, action: { type: 'mute', userId: 'alice' as never, muted: true } });
+      expect(calls.events.at(-1)).toMatchObject({ type: 'members_updated', reason: 'mute', by: 0, members: [{ userId: 'alice', muted: true }] });
+      apply(log, state, { t: 'admin', req: 'm2', room, action: { type: 'set_role', userId: 'bob' as never, role: 'speaker' } });
+      expect(calls.commands.get('m2')).toMatchObject({ code: ErrorCode.SeatsFull }); // carol holds the one seat
+      apply(log, state, { t: 'admin', req: 'm3', room, action: { type: 'set_role', userId: 'bob' as never, role: 'host' } });
+      expect(calls.events.at(-1)).toMatchObject({ type: 'members_updated', reason: 'role', by: 0, members: [{ userId: 'bob', role: 'host' }] });
+      apply(log, state, { t: 'admin', req: 'm4', room, action: { type: 'notice', text: 'closing soon' } });
+      expect(calls.events.at(-1)).toMatchObject({ type: 'notice', text: 'closing soon' });
+      apply(log, state, { t: 'admin', req: 'm5', room, action: { type: 'kick', userId: 'carol' as never } });
+      expect(calls.events.at(-1)).toMatchObject({ type: 'member_left', userId: 'carol', reason: 'kicked' });
+      expect(calls.ended.at(-1)).toMatchObject({ node: B, code: CloseCode.Kicked });
+      apply(log, state, { t: 'admin', req: 'm6', room, action: { type: 'kick', userId: 'carol' as never } });
+      expect(calls.commands.get('m6')).toMatchObject({ code: ErrorCode.UnknownMember });
+      for (const req of ['m1', 'm3', 'm4', 'm5']) expect(calls.commands.get(req)).toBeUndefined();
+    });
+
+    it('a snapshot carries the directory, bans and room epochs', () => {
+      const { log, state } = setup();
+      apply(log, state, { t: 'room', req: 'a1', room: 'r9' as never, config: { capacity: 5, seats: 1, open: false } });
+      apply(log, state, { t: 'ban', req: 'b1', room, userId: 'zed' as never, until: null });
+      const copy = new ClusterState(new Calls());
+      copy.load(state.snapshot());
+      expect(copy.snapshot()).toEqual(state.snapshot());
+      expect(copy.directory.get('r9' as never)).toEqual({ capacity: 5, seats: 1, open: false });
+      expect(copy.bannedUntil(room, 'zed' as never)).toBeNull();
+      expect(copy.rooms.get(room)?.epoch).toBe(state.rooms.get(room)?.epoch);
+    });
+  });
 });

@@ -14,7 +14,19 @@ import {
   type UpdateReason,
   type UserId,
 } from '@voiceroom/protocol';
-import type { CommandEntry, DetachEntry, JoinEntry, LeaveEntry, LogEntry, ResumeEntry } from './log-events';
+import type {
+  AdminEntry,
+  BanEntry,
+  CommandEntry,
+  DetachEntry,
+  JoinEntry,
+  LeaveEntry,
+  LogEntry,
+  ResumeEntry,
+  RoomConfig,
+  RoomConfigEntry,
+  UnbanEntry,
+} from './log-events';
 
 /** Room events kept per room for resumes (consecutive seqs). */
 export const HISTORY_LENGTH = 256;
@@ -50,7 +62,13 @@ export interface MemberRecord {
 
 export interface RoomRecord {
   readonly id: RoomId;
-  readonly settings: RoomSettings;
+  /** Capacity and seats: from the directory (admin API) if listed there, else from the creating join. */
+  settings: RoomSettings;
+  /**
+   * Log position of the join that created this live room: with `seq`, it names a room event
+   * uniquely (a room that empties and fills again starts a new epoch, with seq from 1).
+   */
+  readonly epoch: number;
   /** How long members detached by a lost node may resume (from the join that created the room). */
   readonly graceMs: number;
   /** Seq of the last room event. */
@@ -106,6 +124,13 @@ export interface StateListener {
   nodeLost(node: NodeId, why: 'timeout' | 'bye'): void;
 }
 
+/** The sid that `members_updated.by` names when an administrator acted. */
+export const ADMIN_SID = 0 as SpeakerId;
+
+function banKey(room: RoomId | null, userId: UserId): string {
+  return `${room ?? '*'} ${userId}`;
+}
+
 export function memberInfo(m: MemberRecord): MemberInfo {
   const info: MemberInfo = { userId: m.userId, sid: m.sid, role: m.role, muted: m.muted, handRaised: m.handRaised };
   if (m.name !== undefined) info.name = m.name;
@@ -128,8 +153,11 @@ interface SnapshotV1 {
   nextSid: number;
   nodes: NodeRecord[];
   lastApplied: [NodeId, { inc: string; n: number }][];
+  directory?: [RoomId, RoomConfig][];
+  bans?: [string, number | null][];
   rooms: {
     id: RoomId;
+    epoch?: number;
     settings: RoomSettings;
     graceMs: number;
     seq: number;
@@ -159,6 +187,10 @@ interface SnapshotV1 {
 export class ClusterState {
   readonly rooms = new Map<RoomId, RoomRecord>();
   readonly nodes = new Map<NodeId, NodeRecord>();
+  /** Rooms the admin API configured (listed rooms), live or not. */
+  readonly directory = new Map<RoomId, RoomConfig>();
+  /** Active bans by `room user` (`* user` for every room): end time in ms, null for no end. */
+  private readonly bans = new Map<string, number | null>();
   /** Position of the last applied entry (-1: none). */
   position = -1;
   /** Log time: the largest birth time applied so far. */
@@ -224,6 +256,19 @@ export class ClusterState {
         break;
       case 'cmd':
         this.command(entry, origin);
+        break;
+      case 'room':
+        this.configureRoom(entry, origin);
+        break;
+      case 'ban':
+        this.ban(entry, origin);
+        break;
+      case 'unban':
+        this.bans.delete(banKey(entry.room, entry.userId));
+        this.listener.commandDone(origin, entry.req);
+        break;
+      case 'admin':
+        this.admin(entry, origin);
         break;
     }
     this.expire();
@@ -307,6 +352,17 @@ export class ClusterState {
   // ---- room entries -------------------------------------------------------------------------
 
   private join(entry: JoinEntry, origin: NodeId): void {
+    const listed = this.directory.get(entry.room);
+    if (listed && !listed.open) {
+      this.listener.joinDecided(origin, entry.req, { ok: false, closeCode: CloseCode.RoomClosed, reason: 'the room is closed' });
+      return;
+    }
+    const until = this.bannedUntil(entry.room, entry.userId);
+    if (until !== undefined) {
+      const reason = until === null ? 'banned from this room' : `banned from this room until ${new Date(until).toISOString()}`;
+      this.listener.joinDecided(origin, entry.req, { ok: false, closeCode: CloseCode.Banned, reason });
+      return;
+    }
     let room = this.rooms.get(entry.room);
     const existing = room?.byUser.get(entry.userId);
     if (room && room.members.size - (existing ? 1 : 0) >= room.settings.capacity) {
@@ -318,9 +374,11 @@ export class ClusterState {
       return;
     }
     if (!room) {
+      const settings = listed ?? entry.settings;
       room = {
         id: entry.room,
-        settings: { capacity: entry.settings.capacity, seats: entry.settings.seats },
+        settings: { capacity: settings.capacity, seats: settings.seats },
+        epoch: this.position,
         graceMs: entry.graceMs,
         seq: 0,
         members: new Map(),
@@ -471,6 +529,97 @@ export class ClusterState {
     }
   }
 
+  // ---- administration (entries published by the admin API) -----------------------------------
+
+  /** When the user's ban from `room` ends (null: never), or undefined when not banned. */
+  bannedUntil(room: RoomId, userId: UserId): number | null | undefined {
+    for (const key of [banKey(room, userId), banKey(null, userId)]) {
+      if (!this.bans.has(key)) continue;
+      const until = this.bans.get(key) as number | null;
+      if (until === null || until > this.time) return until;
+      this.bans.delete(key); // expired
+    }
+    return undefined;
+  }
+
+  private configureRoom(entry: RoomConfigEntry, origin: NodeId): void {
+    const config = entry.config;
+    if (config) this.directory.set(entry.room, { capacity: config.capacity, seats: config.seats, open: config.open });
+    else this.directory.delete(entry.room);
+    const room = this.rooms.get(entry.room);
+    if (room) {
+      if (!config || !config.open) {
+        const why = config ? 'the room was closed' : 'the room was deleted';
+        for (const member of [...room.members.values()]) this.removeForAdmin(member, 'closed', CloseCode.RoomClosed, why);
+      } else if (config.capacity !== room.settings.capacity || config.seats !== room.settings.seats) {
+        room.settings = { capacity: config.capacity, seats: config.seats };
+        this.emit(room, { type: 'room_updated', room: room.id, seq: 0, settings: { ...room.settings } });
+      }
+    }
+    this.listener.commandDone(origin, entry.req);
+  }
+
+  private ban(entry: BanEntry, origin: NodeId): void {
+    const expired = entry.until !== null && entry.until <= this.time;
+    if (!expired) {
+      this.bans.set(banKey(entry.room, entry.userId), entry.until);
+      const rooms = entry.room === null ? [...this.rooms.values()] : [this.rooms.get(entry.room)].filter((r) => r !== undefined);
+      for (const room of rooms) {
+        const member = room.byUser.get(entry.userId);
+        if (member) this.removeForAdmin(member, 'banned', CloseCode.Banned, 'banned from the room by an administrator');
+      }
+    }
+    this.listener.commandDone(origin, entry.req);
+  }
+
+  private removeForAdmin(member: MemberRecord, reason: LeaveReason, closeCode: number, why: string): void {
+    const node = member.node;
+    this.removeMember(member, reason);
+    if (node !== undefined) this.listener.sessionEnded(member, node, closeCode, why);
+  }
+
+  private admin(entry: AdminEntry, origin: NodeId): void {
+    const done = (error?: { code: ErrorCode; message: string }) => this.listener.commandDone(origin, entry.req, error);
+    const room = this.rooms.get(entry.room);
+    const action = entry.action;
+    if (action.type === 'notice') {
+      if (room) this.emit(room, { type: 'notice', room: room.id, seq: 0, text: action.text, at: this.time });
+      done(room ? undefined : { code: ErrorCode.UnknownMember, message: 'nobody is in the room' });
+      return;
+    }
+    const target = room?.byUser.get(action.userId);
+    if (!room || !target) {
+      done({ code: ErrorCode.UnknownMember, message: `user ${action.userId} is not in the room` });
+      return;
+    }
+    switch (action.type) {
+      case 'kick':
+        this.removeForAdmin(target, 'kicked', CloseCode.Kicked, 'removed from the room by an administrator');
+        break;
+      case 'mute':
+        if (action.muted) room.mutedUsers.add(target.userId);
+        else room.mutedUsers.delete(target.userId);
+        if (target.muted !== action.muted) {
+          target.muted = action.muted;
+          this.updated(room, [target], 'mute', undefined);
+        }
+        break;
+      case 'set_role':
+        if (target.role === action.role) break;
+        if (action.role === 'speaker' && this.speakerCount(room, target) >= room.settings.seats) {
+          done({ code: ErrorCode.SeatsFull, message: `all ${room.settings.seats} seats are taken` });
+          return;
+        }
+        target.role = action.role;
+        target.handRaised = false;
+        if (action.role === 'host') target.muted = false;
+        room.roleGrants.set(target.userId, action.role);
+        this.updated(room, [target], 'role', undefined);
+        break;
+    }
+    done();
+  }
+
   // ---- helpers --------------------------------------------------------------------------------
 
   private speakerCount(room: RoomRecord, except: MemberRecord | undefined): number {
@@ -487,8 +636,9 @@ export class ClusterState {
     return sid as SpeakerId;
   }
 
-  private updated(room: RoomRecord, members: MemberRecord[], reason: UpdateReason, by: MemberRecord): void {
-    const message: MembersUpdatedMessage = { type: 'members_updated', room: room.id, seq: 0, members: members.map(memberInfo), reason, by: by.sid };
+  /** `by` undefined: an administrator. */
+  private updated(room: RoomRecord, members: MemberRecord[], reason: UpdateReason, by: MemberRecord | undefined): void {
+    const message: MembersUpdatedMessage = { type: 'members_updated', room: room.id, seq: 0, members: members.map(memberInfo), reason, by: by?.sid ?? ADMIN_SID };
     this.emit(room, message);
     for (const m of members) this.listener.memberChanged(m);
   }
@@ -537,8 +687,11 @@ export class ClusterState {
       nextSid: this.nextSid,
       nodes: [...this.nodes.values()].map((n) => ({ ...n, beatsSeen: { ...n.beatsSeen } })),
       lastApplied: [...this.lastApplied],
+      directory: [...this.directory].map(([id, c]) => [id, { ...c }]),
+      bans: [...this.bans].filter(([, until]) => until === null || until > this.time),
       rooms: [...this.rooms.values()].map((r) => ({
         id: r.id,
+        epoch: r.epoch,
         settings: r.settings,
         graceMs: r.graceMs,
         seq: r.seq,
@@ -577,10 +730,15 @@ export class ClusterState {
     for (const n of data.nodes) this.nodes.set(n.id, { ...n, beatsSeen: { ...n.beatsSeen } });
     this.lastApplied.clear();
     for (const [node, last] of data.lastApplied) this.lastApplied.set(node, { ...last });
+    this.directory.clear();
+    for (const [id, config] of data.directory ?? []) this.directory.set(id, { ...config });
+    this.bans.clear();
+    for (const [key, until] of data.bans ?? []) this.bans.set(key, until);
     for (const r of data.rooms) {
       const room: RoomRecord = {
         id: r.id,
         settings: r.settings,
+        epoch: r.epoch ?? 0,
         graceMs: r.graceMs,
         seq: r.seq,
         members: new Map(),

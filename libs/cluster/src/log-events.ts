@@ -29,7 +29,11 @@ export type LogEntry =
   | ResumeEntry
   | LeaveEntry
   | DetachEntry
-  | CommandEntry;
+  | CommandEntry
+  | RoomConfigEntry
+  | BanEntry
+  | UnbanEntry
+  | AdminEntry;
 
 /**
  * On every entry: the publishing node's incarnation (a random id per process start) and a
@@ -114,6 +118,58 @@ export interface CommandEntry extends EntryBase {
   cmd: RoomCommand;
 }
 
+/** A room as the admin API configured it. `open: false` means closed: nobody may be in it. */
+export interface RoomConfig {
+  capacity: number;
+  seats: number;
+  open: boolean;
+}
+
+/**
+ * The admin API sets (or, with `config: null`, removes: the room was deleted) a room's entry in
+ * the directory. Closing or deleting a room removes its members; a new capacity or seat count
+ * applies to later joins and promotions.
+ */
+export interface RoomConfigEntry extends EntryBase {
+  t: 'room';
+  req: string;
+  room: RoomId;
+  config: RoomConfig | null;
+}
+
+/** A ban of `userId` from `room` (null: from every room) until `until` (ms since the epoch; null: no end). */
+export interface BanEntry extends EntryBase {
+  t: 'ban';
+  req: string;
+  room: RoomId | null;
+  userId: UserId;
+  until: number | null;
+}
+
+export interface UnbanEntry extends EntryBase {
+  t: 'unban';
+  req: string;
+  room: RoomId | null;
+  userId: UserId;
+}
+
+/** What an administrator can do to a live room (the admin API names members by user id). */
+export type AdminAction =
+  | { type: 'kick'; userId: UserId }
+  | { type: 'mute'; userId: UserId; muted: boolean }
+  | { type: 'set_role'; userId: UserId; role: Role }
+  | { type: 'notice'; text: string };
+
+export interface AdminEntry extends EntryBase {
+  t: 'admin';
+  req: string;
+  room: RoomId;
+  action: AdminAction;
+}
+
+/** Longest admin notice (characters). */
+export const MAX_NOTICE_LENGTH = 1000;
+
 function isSid(v: unknown): v is SpeakerId {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 0xffffffff;
 }
@@ -147,6 +203,29 @@ function isCommand(v: unknown): v is RoomCommand {
       return isSid(c.sid);
     case 'chat':
       return typeof c.text === 'string' && c.text.length <= MAX_CHAT_LENGTH;
+    default:
+      return false;
+  }
+}
+
+function isRoomConfig(v: unknown): v is RoomConfig {
+  if (typeof v !== 'object' || v === null) return false;
+  const c = v as Record<string, unknown>;
+  return isPositiveInt(c.capacity) && c.capacity >= 1 && isPositiveInt(c.seats) && typeof c.open === 'boolean';
+}
+
+function isAdminAction(v: unknown): v is AdminAction {
+  if (typeof v !== 'object' || v === null) return false;
+  const a = v as Record<string, unknown>;
+  switch (a.type) {
+    case 'kick':
+      return isValidId(a.userId);
+    case 'mute':
+      return isValidId(a.userId) && typeof a.muted === 'boolean';
+    case 'set_role':
+      return isValidId(a.userId) && isRole(a.role);
+    case 'notice':
+      return typeof a.text === 'string' && a.text.length > 0 && a.text.length <= MAX_NOTICE_LENGTH;
     default:
       return false;
   }
@@ -198,6 +277,19 @@ export function parseLogEntry(text: string): LogEntry | undefined {
       return isValidId(e.room) && isSid(e.sid) && isPositiveInt(e.graceMs) ? (e as unknown as DetachEntry) : undefined;
     case 'cmd':
       return isShortString(e.req) && isValidId(e.room) && isSid(e.by) && isCommand(e.cmd) ? (e as unknown as CommandEntry) : undefined;
+    case 'room':
+      return isShortString(e.req) && isValidId(e.room) && (e.config === null || isRoomConfig(e.config)) ? (e as unknown as RoomConfigEntry) : undefined;
+    case 'ban':
+      return isShortString(e.req) &&
+        (e.room === null || isValidId(e.room)) &&
+        isValidId(e.userId) &&
+        (e.until === null || isPositiveInt(e.until))
+        ? (e as unknown as BanEntry)
+        : undefined;
+    case 'unban':
+      return isShortString(e.req) && (e.room === null || isValidId(e.room)) && isValidId(e.userId) ? (e as unknown as UnbanEntry) : undefined;
+    case 'admin':
+      return isShortString(e.req) && isValidId(e.room) && isAdminAction(e.action) ? (e as unknown as AdminEntry) : undefined;
     default:
       return undefined;
   }

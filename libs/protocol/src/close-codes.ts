@@ -23,6 +23,10 @@ export const CloseCode = {
   Kicked: 4403,
   /** The resume token names a member that is no longer in the room (grace over, kicked, replaced). Join again. */
   ResumeFailed: 4404,
+  /** The room is closed (or was deleted) by an administrator; members in it are closed with this too. Do not resume. */
+  RoomClosed: 4405,
+  /** The user is banned from this room (or from every room) by an administrator. Do not resume or rejoin. */
+  Banned: 4407,
   /** The room already holds its maximum number of members. */
   RoomFull: 4406,
   /** No join message within the join timeout, or the cluster did not confirm the join in time. */

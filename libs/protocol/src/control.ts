@@ -173,7 +173,12 @@ export interface MemberJoinedMessage {
   replaces?: SpeakerId;
 }
 
-export type LeaveReason = 'left' | 'timeout' | 'kicked';
+/**
+ * Why a member left: `left` on its own, `timeout` (connection lost and not resumed in time),
+ * `kicked` (by a host or an administrator), `banned` (an administrator banned the user),
+ * `closed` (an administrator closed or deleted the room: everyone leaves with this reason).
+ */
+export type LeaveReason = 'left' | 'timeout' | 'kicked' | 'banned' | 'closed';
 
 export interface MemberLeftMessage {
   type: 'member_left';
@@ -193,7 +198,7 @@ export interface MembersUpdatedMessage {
   /** New state of each changed member (replace the old entries). */
   members: MemberInfo[];
   reason: UpdateReason;
-  /** sid of the member who caused it (a host, or the member itself). */
+  /** sid of the member who caused it (a host, or the member itself); 0: an administrator. */
   by: SpeakerId;
 }
 
@@ -207,6 +212,24 @@ export interface ChatEventMessage {
   text: string;
   /** Cluster time the message was sent at (ms since the epoch). */
   at: number;
+}
+
+/** A notice from the room's administrators (admin API), shown to everyone in the room. */
+export interface NoticeMessage {
+  type: 'notice';
+  room: RoomId;
+  seq: number;
+  text: string;
+  /** Cluster time it was sent at (ms since the epoch). */
+  at: number;
+}
+
+/** An administrator changed the room's capacity or seats. Members already in stay. */
+export interface RoomUpdatedMessage {
+  type: 'room_updated';
+  room: RoomId;
+  seq: number;
+  settings: RoomSettings;
 }
 
 export interface SpeakersMessage {
@@ -236,7 +259,13 @@ export interface ErrorMessage {
 }
 
 /** Room events carry `seq`: consecutive per room, identical on every node. */
-export type RoomEventMessage = MemberJoinedMessage | MemberLeftMessage | MembersUpdatedMessage | ChatEventMessage;
+export type RoomEventMessage =
+  | MemberJoinedMessage
+  | MemberLeftMessage
+  | MembersUpdatedMessage
+  | ChatEventMessage
+  | NoticeMessage
+  | RoomUpdatedMessage;
 
 export type ServerMessage =
   | JoinedMessage

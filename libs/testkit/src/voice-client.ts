@@ -39,8 +39,25 @@ export class RecordingClient extends VoiceRoomClient {
     this.on('chat', (message) => this.chats.push(message));
     this.on('speakers', (speakers) => this.speakerAnnouncements.push(speakers));
     this.on('room_event', (m) => {
-      const detail =
-        m.type === 'member_joined' ? m.member.userId : m.type === 'member_left' ? `${m.userId}/${m.reason}` : m.type === 'chat' ? m.text : `${m.reason}/${m.members.map((x) => x.userId).join('+')}`;
+      let detail: string;
+      switch (m.type) {
+        case 'member_joined':
+          detail = m.member.userId;
+          break;
+        case 'member_left':
+          detail = `${m.userId}/${m.reason}`;
+          break;
+        case 'chat':
+        case 'notice':
+          detail = m.text;
+          break;
+        case 'room_updated':
+          detail = `${m.settings.capacity}/${m.settings.seats}`;
+          break;
+        case 'members_updated':
+          detail = `${m.reason}/${m.members.map((x) => x.userId).join('+')}`;
+          break;
+      }
       this.roomEvents.push(`${m.seq}:${m.type}:${detail}`);
     });
     this.on('close', (info) => (this.closeInfo = info));
