@@ -16,7 +16,11 @@ const config: Config = {
   roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/bench'],
   testMatch: ['**/?(*.)test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // Node 20.19+ loads these ESM-only dependencies with require(esm); jest's module loader does
+  // not, so SWC turns them into CommonJS for the tests.
+  transformIgnorePatterns: ['/node_modules/(?!(cookie|content-disposition)/)'],
   transform: {
+    '/node_modules/(cookie|content-disposition)/.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }],
     '^.+\\.ts$': [
       '@swc/jest',
       {

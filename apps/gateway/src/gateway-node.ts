@@ -30,7 +30,10 @@ import type { TokenService } from '@voiceroom/tokens';
 import { allocBinaryFrame } from './ws-frame';
 import type { Logger } from './logger';
 import {
+  AdminRequests,
+  ClusterUnavailableError,
   canSpeak,
+  type ClusterPort,
   memberInfo,
   Replica,
   type JoinOutcome,
@@ -119,6 +122,8 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     eventPublishFailures: 0,
   };
   readonly replica: Replica;
+  /** Requests of an admin API running in this process (single-node mode). */
+  private readonly adminRequests: AdminRequests;
   /** Joined sessions of this node by sid. */
   private readonly local = new Map<number, Session>();
   private readonly pending = new Map<string, PendingRequest>();
@@ -152,6 +157,23 @@ export class GatewayNode implements BusHandler, ReplicaListener {
       },
       this,
     );
+    this.adminRequests = new AdminRequests(() => this.nodeId, (entry) => this.replica.publish(entry), config.cluster.requestTimeoutMs);
+  }
+
+  /** The cluster as an admin API embedded in this process sees it (single-node mode). */
+  clusterPort(): ClusterPort {
+    return {
+      nodeId: this.nodeId,
+      state: this.state,
+      isLive: () => this.replica.isLive(),
+      request: (request) =>
+        this.replica.isLive()
+          ? this.adminRequests.send(request)
+          : Promise.reject(new ClusterUnavailableError('the gateway is not in sync with the cluster yet')),
+      onRoomEvent: (listener) => {
+        this.adminRequests.listeners.push(listener);
+      },
+    };
   }
 
   get nodeId(): NodeId {
@@ -390,14 +412,16 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   }
 
   commandDone(origin: NodeId, req: string, error?: { code: ErrorCode; message: string }): void {
+    if (this.adminRequests.done(origin, req, error)) return;
     const p = this.take(origin, req);
     if (!p || !error) return;
     this.stats.commandsRefused++;
     p.session.send({ type: 'error', code: error.code, message: error.message, ...(p.ref === undefined ? {} : { ref: p.ref }) });
   }
 
-  roomEvent(room: RoomRecord, _message: RoomEventMessage, text: string): void {
+  roomEvent(room: RoomRecord, message: RoomEventMessage, text: string): void {
     this.hub.broadcastText(room.id, text);
+    if (this.adminRequests.listeners.length > 0) this.adminRequests.roomEvent(room, message);
   }
 
   sessionEnded(member: MemberRecord, node: NodeId, closeCode: number, reason: string): void {
@@ -436,6 +460,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   lost(reason: string): void {
     this.log.error({ reason }, 'room state lost; asking local clients to resume while it is fetched again');
     this.closeAllJoined(CloseCode.Reconnect, 'cluster state resync; resume');
+    this.adminRequests.failAll(`cluster state lost (${reason})`);
     for (const [req, p] of [...this.pending]) {
       if (p.kind !== 'command') this.requestTimedOut(req);
     }

@@ -21,6 +21,11 @@ export interface RocketMQBusOptions {
   voiceDeadlineMs: number;
   /** Per-call timeout for producer sends and consumer calls. */
   requestTimeoutMs?: number;
+  /**
+   * Only the event lane: subscribe to the event topic alone (nodes that hold no voice sessions,
+   * such as the admin API, would otherwise receive every voice frame of the cluster).
+   */
+  eventsOnly?: boolean;
   log: BusLogger;
 }
 
@@ -110,7 +115,7 @@ export class RocketMQBus implements Bus {
     const producer = new Producer({
       endpoints: this.options.endpoints,
       namespace: this.options.namespace ?? '',
-      topics: [voiceTopic, eventTopic],
+      topics: this.options.eventsOnly ? [eventTopic] : [voiceTopic, eventTopic],
       requestTimeout: this.options.requestTimeoutMs ?? 3000,
       maxAttempts: 1,
       logger: this.clientLogger,
@@ -119,7 +124,7 @@ export class RocketMQBus implements Bus {
       endpoints: this.options.endpoints,
       namespace: this.options.namespace ?? '',
       consumerGroup: this.consumerGroup,
-      subscriptions: new Map([
+      subscriptions: new Map(this.options.eventsOnly ? [[eventTopic, '*']] : [
         [voiceTopic, '*'],
         [eventTopic, '*'],
       ]),
@@ -165,7 +170,7 @@ export class RocketMQBus implements Bus {
     }
     // Receiving begins only when the consumer's first assignment scan has made its process
     // queues (about 1 s after startup); until then nothing would arrive.
-    if (!(await waitForQueues(consumer, 2, 15_000))) {
+    if (!(await waitForQueues(consumer, this.options.eventsOnly ? 1 : 2, 15_000))) {
       this.options.log.warn({ consumerGroup: this.consumerGroup }, 'consumer has no queue assignment yet; receiving will start when it has');
     }
     this.producer = producer;
@@ -375,7 +380,7 @@ export class RocketMQBus implements Bus {
     for (const item of this.eventQueue.splice(0)) item.reject(new BusClosedError());
     // Client 1.0.8 creates its process queues in a scan that shutdown() does not cancel: shutting
     // down before that scan ran leaves queues polling forever. Let it run first (bounded).
-    if (this.consumer) await waitForQueues(this.consumer, 2, 3000);
+    if (this.consumer) await waitForQueues(this.consumer, this.options.eventsOnly ? 1 : 2, 3000);
     const results = await Promise.allSettled([this.consumer?.shutdown(), this.producer?.shutdown()]);
     for (const result of results) {
       if (result.status === 'rejected') this.options.log.warn({ err: result.reason }, 'rocketmq client shutdown failed');

@@ -542,6 +542,18 @@ export class ClusterState {
     return undefined;
   }
 
+  /** Active bans: room (null: every room), user, end (null: none). */
+  activeBans(): { room: RoomId | null; userId: UserId; until: number | null }[] {
+    const out: { room: RoomId | null; userId: UserId; until: number | null }[] = [];
+    for (const [key, until] of this.bans) {
+      if (until !== null && until <= this.time) continue;
+      const cut = key.indexOf(' ');
+      const room = key.slice(0, cut);
+      out.push({ room: room === '*' ? null : (room as RoomId), userId: key.slice(cut + 1) as UserId, until });
+    }
+    return out;
+  }
+
   private configureRoom(entry: RoomConfigEntry, origin: NodeId): void {
     const config = entry.config;
     if (config) this.directory.set(entry.room, { capacity: config.capacity, seats: config.seats, open: config.open });

@@ -1,3 +1,4 @@
 export * from './cluster-state';
 export * from './log-events';
 export * from './replica';
+export * from './cluster-port';

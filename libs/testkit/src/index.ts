@@ -4,3 +4,5 @@ export * from './rocketmq';
 export * from './gateway-process';
 export * from './tokens';
 export * from './voice-client';
+export * from './mysql';
+export * from './tcp-proxy';

@@ -1,0 +1,102 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { DataSource } from 'typeorm';
+import type { AdminConfig } from '@voiceroom/config';
+import type { ClusterPort } from '@voiceroom/cluster';
+import { createTokenService } from '@voiceroom/tokens';
+import { installAuth } from './auth';
+import type { AdminContext } from './context';
+import { ErrorSchema, installErrorHandling } from './errors';
+import { Reconciler } from './reconcile';
+import { banRoutes } from './routes/bans';
+import { memberRoutes } from './routes/members';
+import { miscRoutes } from './routes/misc';
+import { roomRoutes } from './routes/rooms';
+import { ChatArchive } from './chat-archive';
+
+export interface AdminPluginOptions {
+  config: Pick<AdminConfig, 'rooms' | 'tokenMaxTtlSeconds' | 'jwtSecret' | 'adminJwtSecret' | 'bootstrapKey' | 'dbTimeoutMs'>;
+  ds: DataSource;
+  cluster: ClusterPort;
+  /** How often the directory is compared with the database (ms). */
+  reconcileIntervalMs?: number;
+}
+
+export interface AdminParts {
+  reconciler: Reconciler;
+  archive: ChatArchive;
+}
+
+/**
+ * Registers the admin API (routes under /v1, OpenAPI at /docs) on `app`: used by the admin
+ * server and, in single-node mode, inside the gateway process. Returns the background parts
+ * (directory reconciler, chat archive); call `start` once the cluster port is live-capable and
+ * `stop` before closing the database.
+ */
+export async function registerAdmin(app: FastifyInstance, options: AdminPluginOptions): Promise<AdminParts & { start(): void; stop(): Promise<void> }> {
+  const { config, ds, cluster } = options;
+  const reconciler = new Reconciler(ds, cluster, app.log, options.reconcileIntervalMs);
+  const archive = new ChatArchive(ds, cluster, app.log);
+  const ctx: AdminContext = { config, ds, cluster, tokens: createTokenService(config.jwtSecret), reconciler };
+
+  app.addSchema(ErrorSchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Voice-room admin API',
+        version: '1',
+        description: 'Rooms, members, moderation, bans, join tokens, chat history, stats and audit. Errors: { error: { code, message, field? } }.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An API key (vrk_...) or an admin JWT (HS256, aud voiceroom:admin, claims sub and role)' },
+        },
+      },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  installErrorHandling(app);
+  installAuth(app, ds, { adminJwtSecret: config.adminJwtSecret, bootstrapKey: config.bootstrapKey });
+  roomRoutes(app, ctx);
+  memberRoutes(app, ctx);
+  banRoutes(app, ctx);
+  miscRoutes(app, ctx);
+  return {
+    reconciler,
+    archive,
+    start: () => reconciler.start(),
+    stop: async () => {
+      reconciler.stop();
+      await archive.close();
+    },
+  };
+}
+
+/** Readiness of the admin API: the database answers and the cluster state is in sync. */
+export async function adminReadiness(ds: DataSource, cluster: ClusterPort, timeoutMs: number): Promise<{ database: boolean; cluster: boolean }> {
+  let database = false;
+  if (ds.isInitialized) {
+    let timer: NodeJS.Timeout | undefined;
+    database = await Promise.race([
+      ds.query('SELECT 1').then(() => true, () => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+  return { database, cluster: cluster.isLive() };
+}
+
+/** The standalone admin server's Fastify instance with health routes. */
+export function createAdminFastify(options: FastifyServerOptions): FastifyInstance {
+  return Fastify({
+    ...options,
+    bodyLimit: 64 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  });
+}

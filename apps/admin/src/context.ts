@@ -1,0 +1,54 @@
+import type { FastifyRequest } from 'fastify';
+import type { DataSource } from 'typeorm';
+import type { AdminConfig } from '@voiceroom/config';
+import type { AdminRequest, ClusterPort } from '@voiceroom/cluster';
+import { AuditEntryEntity } from '@voiceroom/persistence';
+import type { TokenService } from '@voiceroom/tokens';
+import { ApiError } from './errors';
+import type { Reconciler } from './reconcile';
+
+/** What every route of the admin API works with. */
+export interface AdminContext {
+  config: Pick<AdminConfig, 'rooms' | 'tokenMaxTtlSeconds'>;
+  ds: DataSource;
+  cluster: ClusterPort;
+  tokens: TokenService;
+  reconciler: Reconciler;
+}
+
+/** Writes one audit entry for the request's principal. */
+export async function audit(
+  ctx: AdminContext,
+  request: FastifyRequest,
+  action: string,
+  targetType: string,
+  targetId: string | null,
+  details: Record<string, unknown> | null = null,
+): Promise<void> {
+  const repo = ctx.ds.getRepository(AuditEntryEntity);
+  await repo.insert(repo.create({ actor: request.principal?.actor ?? 'anonymous', action, targetType, targetId, details, at: Date.now() }) as never);
+}
+
+/**
+ * Publishes a request on the event log and waits until it is applied. Refusals become API
+ * errors; a log that cannot take it (broker down) is a 503, and the directory is reconciled
+ * again later so the database and the cluster converge.
+ */
+export async function act(ctx: AdminContext, request: AdminRequest): Promise<void> {
+  let refusal;
+  try {
+    refusal = await ctx.cluster.request(request);
+  } catch (error) {
+    if (request.t === 'room' || request.t === 'ban' || request.t === 'unban') ctx.reconciler.soon();
+    throw error;
+  }
+  if (!refusal) return;
+  switch (refusal.code) {
+    case 'UNKNOWN_MEMBER':
+      throw new ApiError(404, 'MEMBER_NOT_FOUND', refusal.message);
+    case 'SEATS_FULL':
+      throw new ApiError(409, 'SEATS_FULL', refusal.message);
+    default:
+      throw new ApiError(409, 'NOT_APPLICABLE', refusal.message);
+  }
+}

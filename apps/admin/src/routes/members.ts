@@ -1,0 +1,97 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { memberInfo } from '@voiceroom/cluster';
+import type { Role as WireRole, RoomId, UserId } from '@voiceroom/protocol';
+import { act, audit, type AdminContext } from '../context';
+import { ApiError } from '../errors';
+import { errors, Member, MemberParams, Ok, Role, RoomIdParam } from '../schemas';
+import { findRoom } from './rooms';
+
+export function memberRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  const tags = ['members'];
+  const params = (request: { params: unknown }) => request.params as { roomId: string; userId: string };
+
+  app.get('/v1/rooms/:roomId/members', {
+    config: { role: 'viewer' },
+    schema: {
+      tags,
+      summary: "The room's members now, on every gateway (from the cluster's replicated state)",
+      params: RoomIdParam,
+      response: { 200: Type.Object({ items: Type.Array(Member) }), ...errors(400, 401, 403, 503) },
+    },
+  }, async (request) => {
+    const live = ctx.cluster.state.rooms.get(params(request).roomId as RoomId);
+    const items = [...(live?.members.values() ?? [])].map((m) => ({ ...memberInfo(m), node: m.node ?? null }));
+    return { items };
+  });
+
+  app.post('/v1/rooms/:roomId/members/:userId/kick', {
+    config: { role: 'moderator' },
+    schema: {
+      tags,
+      summary: 'Disconnect a member (close code 4403 on its gateway); it may join again (ban to prevent that)',
+      params: MemberParams,
+      response: { 200: Ok, ...errors(400, 401, 403, 404, 503) },
+    },
+  }, async (request) => {
+    const { roomId, userId } = params(request);
+    await act(ctx, { t: 'admin', room: roomId as RoomId, action: { type: 'kick', userId: userId as UserId } });
+    await audit(ctx, request, 'member.kick', 'user', userId, { roomId });
+    return { ok: true as const };
+  });
+
+  app.post('/v1/rooms/:roomId/members/:userId/mute', {
+    config: { role: 'moderator' },
+    schema: {
+      tags,
+      summary: 'Mute or unmute a member (its audio is dropped on every node); the mute survives rejoining while the room is live',
+      params: MemberParams,
+      body: Type.Object({ muted: Type.Boolean() }, { additionalProperties: false }),
+      response: { 200: Ok, ...errors(400, 401, 403, 404, 503) },
+    },
+  }, async (request) => {
+    const { roomId, userId } = params(request);
+    const { muted } = request.body as { muted: boolean };
+    await act(ctx, { t: 'admin', room: roomId as RoomId, action: { type: 'mute', userId: userId as UserId, muted } });
+    await audit(ctx, request, muted ? 'member.mute' : 'member.unmute', 'user', userId, { roomId });
+    return { ok: true as const };
+  });
+
+  app.put('/v1/rooms/:roomId/members/:userId/role', {
+    config: { role: 'moderator' },
+    schema: {
+      tags,
+      summary: "Change a member's role (speaker needs a free seat: 409 SEATS_FULL)",
+      params: MemberParams,
+      body: Type.Object({ role: Role }, { additionalProperties: false }),
+      response: { 200: Ok, ...errors(400, 401, 403, 404, 409, 503) },
+    },
+  }, async (request) => {
+    const { roomId, userId } = params(request);
+    const { role } = request.body as { role: Static<typeof Role> };
+    await act(ctx, { t: 'admin', room: roomId as RoomId, action: { type: 'set_role', userId: userId as UserId, role: role as WireRole } });
+    await audit(ctx, request, 'member.role', 'user', userId, { roomId, role });
+    return { ok: true as const };
+  });
+
+  app.post('/v1/rooms/:roomId/notices', {
+    config: { role: 'moderator' },
+    schema: {
+      tags: ['chat'],
+      summary: 'Send a notice to everyone in the room (stored in the chat history)',
+      params: RoomIdParam,
+      body: Type.Object({ text: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false }),
+      response: { 200: Ok, ...errors(400, 401, 403, 404, 409, 503) },
+    },
+  }, async (request) => {
+    const { roomId } = params(request);
+    await findRoom(ctx, roomId);
+    const { text } = request.body as { text: string };
+    await act(ctx, { t: 'admin', room: roomId as RoomId, action: { type: 'notice', text } }).catch((error: unknown) => {
+      if (error instanceof ApiError && error.code === 'MEMBER_NOT_FOUND') throw new ApiError(409, 'ROOM_EMPTY', 'nobody is in the room to receive the notice');
+      throw error;
+    });
+    await audit(ctx, request, 'room.notice', 'room', roomId, { text });
+    return { ok: true as const };
+  });
+}

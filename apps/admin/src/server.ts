@@ -1,0 +1,120 @@
+import pino from 'pino';
+import { createBus } from '@voiceroom/bus';
+import { ObserverNode } from '@voiceroom/cluster';
+import { ConfigError, loadAdminConfig, type AdminConfig } from '@voiceroom/config';
+import type { NodeId } from '@voiceroom/protocol';
+import { createDataSource, describeDatabaseUrl, migrate } from '@voiceroom/persistence';
+import { adminReadiness, createAdminFastify, registerAdmin } from './app';
+import { ensureBootstrapKey } from './bootstrap';
+
+/**
+ * The admin API as its own process (a cluster): a node of the event log that holds no sessions
+ * (it subscribes to the event topic only), with the database for everything that must outlive
+ * the cluster. Starts even when the database or the broker is down (readyz says which), and
+ * keeps trying both.
+ */
+export async function runAdminServer(config: AdminConfig): Promise<{ close(): Promise<void>; port: number }> {
+  const log = pino({ level: config.logLevel, base: { node: config.nodeId, app: 'admin' } });
+  const app = createAdminFastify({ loggerInstance: log, disableRequestLogging: false });
+  const ds = createDataSource({ url: config.databaseUrl, connectTimeoutMs: config.dbTimeoutMs });
+  const busConfig = config.bus.kind === 'memory' ? { kind: 'memory' as const } : { ...config.bus, eventsOnly: true };
+  const bus = createBus(config.nodeId as NodeId, busConfig, log);
+  const node = new ObserverNode(
+    config.nodeId as NodeId,
+    {
+      bus,
+      log,
+      beatIntervalMs: config.cluster.beatIntervalMs,
+      timeoutMs: config.cluster.nodeTimeoutMs,
+      syncTimeoutMs: config.cluster.syncTimeoutMs,
+      requestTimeoutMs: config.cluster.requestTimeoutMs,
+    },
+    log,
+  );
+  const admin = await registerAdmin(app, { config, ds, cluster: node });
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const ready = await adminReadiness(ds, node, 1000);
+    return reply.code(ready.database && ready.cluster ? 200 : 503).send({ status: ready.database && ready.cluster ? 'ready' : 'not ready', ...ready });
+  });
+
+  let closed = false;
+  // Database: connect and migrate, retrying while it is away (requests get 503 meanwhile).
+  const database = (async () => {
+    for (let attempt = 1; !closed; attempt++) {
+      try {
+        if (!ds.isInitialized) await ds.initialize();
+        const applied = await migrate(ds);
+        log.info({ database: describeDatabaseUrl(config.databaseUrl), applied }, 'database ready');
+        if (config.bootstrapKey) await ensureBootstrapKey(ds, config.bootstrapKey);
+        return;
+      } catch (error) {
+        log.error({ err: error, attempt, database: describeDatabaseUrl(config.databaseUrl) }, 'database not ready; retrying in 2 s');
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  })();
+  // Event log: start the bus (retrying), then sync the cluster state.
+  const cluster = (async () => {
+    for (let attempt = 1; !closed; attempt++) {
+      try {
+        await bus.start(node);
+        node.replica.start();
+        return;
+      } catch (error) {
+        log.error({ err: error, attempt }, 'bus start failed; retrying in 2 s');
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  })();
+  void Promise.all([database, cluster]).then(() => {
+    if (!closed) admin.start();
+  });
+
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  return {
+    port,
+    close: async () => {
+      closed = true;
+      await app.close();
+      await admin.stop();
+      await node.replica.close(1000);
+      await bus.close();
+      if (ds.isInitialized) await ds.destroy();
+    },
+  };
+}
+
+if (require.main === module) {
+  let config: AdminConfig;
+  try {
+    config = loadAdminConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  runAdminServer(config).then(
+    (server) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write(`${signal}: admin API shutting down\n`);
+        const timer = setTimeout(() => process.exit(1), 10_000);
+        timer.unref();
+        server.close().then(() => process.exit(0), () => process.exit(1));
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    },
+    (error: unknown) => {
+      process.stderr.write(`admin API failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,159 @@
+import type { BusHandler, EventMeta } from '@voiceroom/bus';
+import type { ErrorCode, NodeId, RoomEventMessage, RoomId } from '@voiceroom/protocol';
+import type { ClusterState, JoinOutcome, MemberRecord, ResumeOutcome, RoomRecord } from './cluster-state';
+import type { AdminEntry, BanEntry, RoomConfigEntry, UnbanEntry } from './log-events';
+import { Replica, type Logger, type NewEntry, type ReplicaListener, type ReplicaOptions } from './replica';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** What the admin API asks of the cluster: entries it publishes on the event log. */
+export type AdminRequest = DistributiveOmit<RoomConfigEntry | BanEntry | UnbanEntry | AdminEntry, 'inc' | 'n' | 'req'>;
+
+export interface Refusal {
+  code: ErrorCode;
+  message: string;
+}
+
+/** The event log did not store or apply a request in time (broker unreachable, node not in sync). */
+export class ClusterUnavailableError extends Error {
+  readonly code = 'CLUSTER_UNAVAILABLE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClusterUnavailableError';
+  }
+}
+
+export type RoomEventListener = (room: RoomRecord, message: RoomEventMessage) => void;
+
+/**
+ * The admin API's view of the cluster: the replicated room state (read only), and requests that
+ * go through the event log and resolve once the log applied them (on this node, which means on
+ * every node: the gateway holding a member acts on the same entry).
+ */
+export interface ClusterPort {
+  readonly nodeId: NodeId;
+  readonly state: ClusterState;
+  isLive(): boolean;
+  /** Resolves with the refusal, or undefined when applied. Rejects with ClusterUnavailableError. */
+  request(request: AdminRequest): Promise<Refusal | undefined>;
+  /** Room events as the log applies them, in order (the chat archive listens here). */
+  onRoomEvent(listener: RoomEventListener): void;
+}
+
+/** Pending admin requests of one node, matched to their outcome by `req`. */
+export class AdminRequests {
+  private readonly pending = new Map<string, { resolve: (r: Refusal | undefined) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private next = 0;
+  readonly listeners: RoomEventListener[] = [];
+
+  constructor(
+    private readonly nodeId: () => NodeId,
+    private readonly publish: (entry: NewEntry) => Promise<void>,
+    private readonly timeoutMs: number,
+  ) {}
+
+  send(request: AdminRequest): Promise<Refusal | undefined> {
+    // `admin.` cannot collide with a gateway's own request ids (`<incarnation>.<n>`).
+    const req = `admin.${++this.next}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(req);
+        reject(new ClusterUnavailableError(`the event log did not apply the request within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.pending.set(req, { resolve, reject, timer });
+      this.publish({ ...request, req } as NewEntry).catch((error: unknown) => {
+        if (!this.pending.delete(req)) return;
+        clearTimeout(timer);
+        reject(new ClusterUnavailableError(`the event log did not store the request: ${error instanceof Error ? error.message : String(error)}`));
+      });
+    });
+  }
+
+  /** True when `req` was one of ours (then it is settled). */
+  done(origin: NodeId, req: string, error: Refusal | undefined): boolean {
+    if (origin !== this.nodeId()) return false;
+    const p = this.pending.get(req);
+    if (!p) return false;
+    this.pending.delete(req);
+    clearTimeout(p.timer);
+    p.resolve(error);
+    return true;
+  }
+
+  roomEvent(room: RoomRecord, message: RoomEventMessage): void {
+    for (const listener of this.listeners) listener(room, message);
+  }
+
+  /** Rejects everything pending (the node lost the state or is closing). */
+  failAll(reason: string): void {
+    for (const [req, p] of [...this.pending]) {
+      this.pending.delete(req);
+      clearTimeout(p.timer);
+      p.reject(new ClusterUnavailableError(reason));
+    }
+  }
+}
+
+/**
+ * A node of the event log that holds no sessions: the admin API in a cluster. It keeps the
+ * replicated state (rosters for the API, rooms for the chat archive) and publishes admin
+ * requests. It beats like a gateway, and can answer a new node's snapshot request.
+ */
+export class ObserverNode implements ClusterPort, ReplicaListener, BusHandler {
+  readonly replica: Replica;
+  private readonly requests: AdminRequests;
+
+  constructor(
+    readonly nodeId: NodeId,
+    options: ReplicaOptions & { requestTimeoutMs: number },
+    private readonly log: Logger,
+  ) {
+    this.replica = new Replica(nodeId, options, this);
+    this.requests = new AdminRequests(() => this.nodeId, (entry) => this.replica.publish(entry), options.requestTimeoutMs);
+  }
+
+  get state(): ClusterState {
+    return this.replica.state;
+  }
+
+  isLive(): boolean {
+    return this.replica.isLive();
+  }
+
+  request(request: AdminRequest): Promise<Refusal | undefined> {
+    if (!this.replica.isLive()) return Promise.reject(new ClusterUnavailableError('this node is not in sync with the cluster yet'));
+    return this.requests.send(request);
+  }
+
+  onRoomEvent(listener: RoomEventListener): void {
+    this.requests.listeners.push(listener);
+  }
+
+  // ---- BusHandler: events only (an observer has no voice to relay) ------------------------------
+  onVoice(_room: RoomId, _frame: Uint8Array, _origin: NodeId): void {}
+  onEvent(payload: Uint8Array, meta: EventMeta): void {
+    this.replica.onEvent(payload, meta);
+  }
+
+  // ---- ReplicaListener ------------------------------------------------------------------------
+  roomEvent(room: RoomRecord, message: RoomEventMessage): void {
+    this.requests.roomEvent(room, message);
+  }
+  joinDecided(_origin: NodeId, _req: string, _outcome: JoinOutcome): void {}
+  resumeDecided(_origin: NodeId, _req: string, _outcome: ResumeOutcome): void {}
+  commandDone(origin: NodeId, req: string, error?: Refusal): void {
+    this.requests.done(origin, req, error);
+  }
+  sessionEnded(_member: MemberRecord, _node: NodeId): void {}
+  memberChanged(_member: MemberRecord): void {}
+  nodeLost(node: NodeId, why: 'timeout' | 'bye'): void {
+    if (node !== this.nodeId) this.log.warn({ lost: node, why }, 'node lost');
+  }
+  live(resync: boolean): void {
+    this.log.info({ node: this.nodeId, resync, ...this.state.size }, 'cluster state in sync');
+  }
+  lost(reason: string): void {
+    this.log.error({ reason }, 'cluster state lost; syncing again');
+    this.requests.failAll(`cluster state lost (${reason})`);
+  }
+}

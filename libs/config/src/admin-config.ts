@@ -1,0 +1,128 @@
+import { hostname } from 'node:os';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { ConfigError, DEV_JWT_SECRET, type GatewayConfig } from './load-config';
+import { EnvSchema } from './schema';
+
+const Int = (min: number, max: number, defaultValue: number, description: string) =>
+  Type.Integer({ minimum: min, maximum: max, default: defaultValue, description });
+
+/** The settings the admin API shares with the gateways (same names, same meaning). */
+const shared = EnvSchema.properties;
+
+/** Every environment variable the admin API (apps/admin) reads. docs/configuration.md lists them. */
+export const AdminEnvSchema = Type.Object({
+  NODE_ENV: shared.NODE_ENV,
+  HOST: shared.HOST,
+  PORT: Int(0, 65535, 8090, 'HTTP port of the admin API (0 picks a free one)'),
+  NODE_ID: shared.NODE_ID,
+  LOG_LEVEL: shared.LOG_LEVEL,
+  BUS: shared.BUS,
+  ROCKETMQ_ENDPOINTS: shared.ROCKETMQ_ENDPOINTS,
+  ROCKETMQ_NAMESPACE: shared.ROCKETMQ_NAMESPACE,
+  ROCKETMQ_VOICE_TOPIC: shared.ROCKETMQ_VOICE_TOPIC,
+  ROCKETMQ_EVENT_TOPIC: shared.ROCKETMQ_EVENT_TOPIC,
+  ROCKETMQ_GROUP_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_%|-]{0,60}$', default: 'voiceroom-admin-' }),
+  NODE_BEAT_INTERVAL_MS: shared.NODE_BEAT_INTERVAL_MS,
+  NODE_TIMEOUT_MS: shared.NODE_TIMEOUT_MS,
+  CLUSTER_SYNC_TIMEOUT_MS: shared.CLUSTER_SYNC_TIMEOUT_MS,
+  CLUSTER_REQUEST_TIMEOUT_MS: shared.CLUSTER_REQUEST_TIMEOUT_MS,
+  JWT_SECRET: shared.JWT_SECRET,
+  DATABASE_URL: Type.String({
+    minLength: 1,
+    default: 'sqlite:./data/voiceroom.db',
+    description: 'mysql://user:password@host:port/database, or sqlite:PATH for one node',
+  }),
+  ADMIN_JWT_SECRET: Type.Optional(Type.String({ minLength: 1, description: 'HS256 key for admin JWTs (unset: API keys only)' })),
+  ADMIN_BOOTSTRAP_KEY: Type.Optional(
+    Type.String({ minLength: 24, description: 'An API key (role admin) stored hashed at start-up, to create the others with' }),
+  ),
+  ROOM_CAPACITY: shared.ROOM_CAPACITY,
+  ROOM_SEATS: shared.ROOM_SEATS,
+  TOKEN_MAX_TTL_SECONDS: Int(60, 30 * 86400, 86400, 'Longest lifetime of a join token issued by the admin API'),
+  DB_TIMEOUT_MS: Int(100, 60_000, 5000, 'Connect timeout of the database; a request waits at most this long for it'),
+});
+export type AdminEnv = Static<typeof AdminEnvSchema>;
+
+export interface AdminConfig {
+  readonly env: GatewayConfig['env'];
+  readonly host: string;
+  readonly port: number;
+  readonly nodeId: string;
+  readonly logLevel: string;
+  readonly bus: GatewayConfig['bus'];
+  readonly cluster: GatewayConfig['cluster'];
+  readonly jwtSecret: string;
+  readonly databaseUrl: string;
+  readonly adminJwtSecret: string | undefined;
+  readonly bootstrapKey: string | undefined;
+  readonly rooms: { readonly capacity: number; readonly seats: number };
+  readonly tokenMaxTtlSeconds: number;
+  readonly dbTimeoutMs: number;
+}
+
+/** Validates the admin API's environment once; throws ConfigError listing every problem. */
+export function loadAdminConfig(source: Record<string, string | undefined> = process.env): AdminConfig {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(AdminEnvSchema.properties)) {
+    const value = source[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const converted = Value.Convert(AdminEnvSchema, Value.Default(AdminEnvSchema, raw));
+  const problems = [...Value.Errors(AdminEnvSchema, converted)].map(
+    (e) => `${e.path.slice(1) || '(root)'}: ${e.message}${e.path.includes('KEY') || e.path.includes('SECRET') || e.value === undefined ? '' : ` (got ${JSON.stringify(e.value)})`}`,
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
+  const env = Value.Decode(AdminEnvSchema, converted);
+  if (env.NODE_ENV === 'production') {
+    if (env.JWT_SECRET === DEV_JWT_SECRET || env.JWT_SECRET.length < 32) {
+      problems.push('JWT_SECRET: production needs a secret of at least 32 characters (not the development default)');
+    }
+    if (env.ADMIN_JWT_SECRET !== undefined && env.ADMIN_JWT_SECRET.length < 32) {
+      problems.push('ADMIN_JWT_SECRET: production needs at least 32 characters');
+    }
+    if (env.NODE_ID === undefined) problems.push('NODE_ID: production needs a stable node id (e.g. the pod name)');
+    if (env.DATABASE_URL.startsWith('sqlite:') && env.BUS === 'rocketmq') {
+      problems.push('DATABASE_URL: a cluster (BUS=rocketmq) needs MySQL; SQLite is for a single node');
+    }
+  }
+  if (env.NODE_TIMEOUT_MS < 3 * env.NODE_BEAT_INTERVAL_MS) {
+    problems.push('NODE_TIMEOUT_MS: must be at least 3 × NODE_BEAT_INTERVAL_MS');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config: AdminConfig = {
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    nodeId: env.NODE_ID ?? `admin-${hostname().replace(/[^A-Za-z0-9_.:-]/g, '-')}`.slice(0, 64),
+    logLevel: env.LOG_LEVEL,
+    bus:
+      env.BUS === 'memory'
+        ? { kind: 'memory' }
+        : {
+            kind: 'rocketmq',
+            endpoints: env.ROCKETMQ_ENDPOINTS,
+            namespace: env.ROCKETMQ_NAMESPACE,
+            voiceTopic: env.ROCKETMQ_VOICE_TOPIC,
+            eventTopic: env.ROCKETMQ_EVENT_TOPIC,
+            consumerGroupPrefix: env.ROCKETMQ_GROUP_PREFIX,
+            maxVoiceMessagesPerSecond: 1,
+            maxVoiceBatchBytes: 1024,
+            voiceDeadlineMs: 500,
+          },
+    cluster: {
+      beatIntervalMs: env.NODE_BEAT_INTERVAL_MS,
+      nodeTimeoutMs: env.NODE_TIMEOUT_MS,
+      syncTimeoutMs: env.CLUSTER_SYNC_TIMEOUT_MS,
+      requestTimeoutMs: env.CLUSTER_REQUEST_TIMEOUT_MS,
+    },
+    jwtSecret: env.JWT_SECRET,
+    databaseUrl: env.DATABASE_URL,
+    adminJwtSecret: env.ADMIN_JWT_SECRET,
+    bootstrapKey: env.ADMIN_BOOTSTRAP_KEY,
+    rooms: { capacity: env.ROOM_CAPACITY, seats: env.ROOM_SEATS },
+    tokenMaxTtlSeconds: env.TOKEN_MAX_TTL_SECONDS,
+    dbTimeoutMs: env.DB_TIMEOUT_MS,
+  };
+  return Object.freeze(config);
+}
