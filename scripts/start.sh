@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One gateway on its embedded defaults (memory bus, no external service). Installs the npm
+# One gateway on its embedded defaults (memory bus, no external service), serving the admin
+# API too (ADMIN_API=embedded) on an SQLite file (./data/voiceroom.db). Installs the npm
 # dependencies first when they are missing. Configuration: docs/configuration.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,5 +8,10 @@ command -v node >/dev/null || { echo "npm start: Node.js 20.19+ is needed" >&2; 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "npm start: installing npm dependencies (npm ci)…" >&2
   npm ci --no-audit --no-fund >&2
+fi
+export ADMIN_API="${ADMIN_API:-embedded}"
+if [ "$ADMIN_API" = embedded ] && [ -z "${ADMIN_BOOTSTRAP_KEY:-}" ] && [ "${NODE_ENV:-development}" = development ]; then
+  export ADMIN_BOOTSTRAP_KEY=dev-admin-key-change-me-0000
+  echo "npm start: admin API key for this development run: $ADMIN_BOOTSTRAP_KEY (set ADMIN_BOOTSTRAP_KEY to choose one)" >&2
 fi
 exec node --conditions=development --import tsx apps/gateway/src/server.ts

@@ -108,6 +108,8 @@ export function installAuth(app: FastifyInstance, ds: DataSource, options: { adm
   app.addHook('onRequest', async (request) => {
     const needed = request.routeOptions.config.role;
     if (!needed) return;
+    // Until the first connection and migration succeeded, TypeORM has no metadata to work with.
+    if (!ds.isInitialized) throw new ApiError(503, 'DATABASE_UNAVAILABLE', 'the database is not connected yet; retry later');
     const principal = await authenticate(request);
     if (ROLES.indexOf(principal.role) < ROLES.indexOf(needed)) {
       throw new ApiError(403, 'FORBIDDEN', `this needs the ${needed} role; the credential has ${principal.role}`);

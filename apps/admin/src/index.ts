@@ -2,3 +2,4 @@ export { registerAdmin, adminReadiness, createAdminFastify, type AdminPluginOpti
 export { runAdminServer } from './server';
 export { ensureBootstrapKey } from './bootstrap';
 export { ADMIN_AUDIENCE, ROLES, type AdminRole, hashSecret, newApiKey } from './auth';
+export { connectDatabase } from './database';

@@ -3,9 +3,9 @@ import { createBus } from '@voiceroom/bus';
 import { ObserverNode } from '@voiceroom/cluster';
 import { ConfigError, loadAdminConfig, type AdminConfig } from '@voiceroom/config';
 import type { NodeId } from '@voiceroom/protocol';
-import { createDataSource, describeDatabaseUrl, migrate } from '@voiceroom/persistence';
+import { createDataSource, describeDatabaseUrl } from '@voiceroom/persistence';
 import { adminReadiness, createAdminFastify, registerAdmin } from './app';
-import { ensureBootstrapKey } from './bootstrap';
+import { connectDatabase } from './database';
 
 /**
  * The admin API as its own process (a cluster): a node of the event log that holds no sessions
@@ -40,20 +40,7 @@ export async function runAdminServer(config: AdminConfig): Promise<{ close(): Pr
 
   let closed = false;
   // Database: connect and migrate, retrying while it is away (requests get 503 meanwhile).
-  const database = (async () => {
-    for (let attempt = 1; !closed; attempt++) {
-      try {
-        if (!ds.isInitialized) await ds.initialize();
-        const applied = await migrate(ds);
-        log.info({ database: describeDatabaseUrl(config.databaseUrl), applied }, 'database ready');
-        if (config.bootstrapKey) await ensureBootstrapKey(ds, config.bootstrapKey);
-        return;
-      } catch (error) {
-        log.error({ err: error, attempt, database: describeDatabaseUrl(config.databaseUrl) }, 'database not ready; retrying in 2 s');
-        await new Promise((r) => setTimeout(r, 2000));
-      }
-    }
-  })();
+  const database = connectDatabase(ds, { url: config.databaseUrl, bootstrapKey: config.bootstrapKey }, log, () => closed);
   // Event log: start the bus (retrying), then sync the cluster state.
   const cluster = (async () => {
     for (let attempt = 1; !closed; attempt++) {
@@ -67,13 +54,14 @@ export async function runAdminServer(config: AdminConfig): Promise<{ close(): Pr
       }
     }
   })();
-  void Promise.all([database, cluster]).then(() => {
-    if (!closed) admin.start();
+  void Promise.all([database, cluster]).then(([dbReady]) => {
+    if (!closed && dbReady) admin.start();
   });
 
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  log.info({ address: `http://${config.host}:${port}`, bus: config.bus.kind, database: describeDatabaseUrl(config.databaseUrl) }, 'voice-room admin API listening');
   return {
     port,
     close: async () => {

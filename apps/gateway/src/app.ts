@@ -1,7 +1,9 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { createBus, type Bus, type MemoryExchange } from '@voiceroom/bus';
-import type { GatewayConfig } from '@voiceroom/config';
+import type { AdminConfig, GatewayConfig } from '@voiceroom/config';
+import { connectDatabase, registerAdmin } from '@voiceroom/admin';
+import { createDataSource } from '@voiceroom/persistence';
 import type { NodeId } from '@voiceroom/protocol';
 import { GatewayNode } from './gateway-node';
 import { createMetrics } from './metrics';
@@ -20,6 +22,8 @@ export interface BuildOptions {
   exchange?: MemoryExchange;
   /** pino options or false. Defaults to JSON logs at the configured level. */
   logger?: boolean | object;
+  /** Serve the admin API from this process too (ADMIN_API=embedded), with these settings. */
+  admin?: AdminConfig;
 }
 
 /**
@@ -32,6 +36,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     logController: new LogController({ disableRequestLogging: true }),
     // A hop count or an address list; false: the socket's peer address is the client's.
     trustProxy: config.trustProxy as boolean | string,
+    // The admin API's schemas (when embedded) expect these validation rules.
+    bodyLimit: 64 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
   const nodeId = config.nodeId as NodeId;
   const bus =
@@ -64,9 +71,30 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   app.addHook('onReady', () => {
     void node.start();
   });
+  if (options.admin) await embedAdmin(app, node, options.admin);
   app.addHook('preClose', async () => {
     // The drain spreads disconnects over at most half the deadline, leaving the rest for the log.
     await node.close(Math.min(config.drainSpreadMs, config.shutdownDeadlineMs / 2));
   });
   return app;
+}
+
+/**
+ * Single-node mode: the admin API in the gateway process, on the gateway's own view of the
+ * cluster (no second node on the log) and the configured database (SQLite by default).
+ */
+async function embedAdmin(app: FastifyInstance, node: GatewayNode, admin: AdminConfig): Promise<void> {
+  const ds = createDataSource({ url: admin.databaseUrl, connectTimeoutMs: admin.dbTimeoutMs });
+  const parts = await registerAdmin(app, { config: admin, ds, cluster: node.clusterPort() });
+  let closed = false;
+  app.addHook('onReady', () => {
+    void connectDatabase(ds, { url: admin.databaseUrl, bootstrapKey: admin.bootstrapKey }, app.log, () => closed).then((ok) => {
+      if (ok && !closed) parts.start();
+    });
+  });
+  app.addHook('onClose', async () => {
+    closed = true;
+    await parts.stop();
+    if (ds.isInitialized) await ds.destroy();
+  });
 }

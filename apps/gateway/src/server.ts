@@ -1,10 +1,12 @@
 import { buildApp } from './app';
-import { ConfigError, loadConfig, type GatewayConfig } from '@voiceroom/config';
+import { ConfigError, loadAdminConfig, loadConfig, type AdminConfig, type GatewayConfig } from '@voiceroom/config';
 
 async function main(): Promise<void> {
   let config: GatewayConfig;
+  let admin: AdminConfig | undefined;
   try {
     config = loadConfig();
+    if (config.adminApi === 'embedded') admin = loadAdminConfig({ ...process.env, PORT: String(config.port), NODE_ID: config.nodeId });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\nSee docs/configuration.md.\n`);
@@ -12,11 +14,11 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const app = await buildApp(config);
+  const app = await buildApp(config, admin ? { admin } : {});
   const address = await app.listen({ host: config.host, port: config.port });
   const port = new URL(address).port;
   app.log.info(
-    { node: config.nodeId, bus: config.bus.kind, address, ws: `ws://127.0.0.1:${port}/ws` },
+    { node: config.nodeId, bus: config.bus.kind, address, ws: `ws://127.0.0.1:${port}/ws`, admin: admin ? `http://127.0.0.1:${port}/docs` : 'off' },
     `voice-room gateway listening: http://127.0.0.1:${port}/ (WebSocket ws://127.0.0.1:${port}/ws)`,
   );
 

@@ -53,6 +53,8 @@ export interface GatewayConfig {
   readonly speakersIntervalMs: number;
   /** Fastify's trustProxy: client addresses (per-IP limits, logs) come from X-Forwarded-For only for trusted proxies. */
   readonly trustProxy: boolean | number | string;
+  /** Serve the admin API from this process too (single-node mode); its settings come from loadAdminConfig. */
+  readonly adminApi: 'off' | 'embedded';
 }
 
 export class ConfigError extends Error {
@@ -140,6 +142,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     speakersIntervalMs: env.SPEAKERS_INTERVAL_MS,
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    adminApi: env.ADMIN_API,
   };
   return deepFreeze(config);
 }

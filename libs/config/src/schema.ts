@@ -54,6 +54,10 @@ export const EnvSchema = Type.Object({
   MAX_CONNECTIONS_PER_USER: Int(1, 10_000, 4, 'Open WebSockets per user on one node'),
   COMMANDS_PER_SEC: Int(1, 1000, 5, 'Sustained room commands and chat messages per connection'),
   COMMAND_BURST: Int(1, 1000, 10, 'Commands that may arrive at once per connection'),
+  ADMIN_API: Type.Union([Type.Literal('off'), Type.Literal('embedded')], {
+    default: 'off',
+    description: 'embedded: this gateway also serves the admin API (/v1, /docs) with the admin settings (DATABASE_URL, ...)',
+  }),
   SPEAKERS_INTERVAL_MS: Int(50, 10_000, 250, 'How often each room\'s active speakers are checked (announced when they change)'),
 });
 

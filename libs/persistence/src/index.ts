@@ -6,4 +6,4 @@ export * from './migrations';
 export * from './data-source';
 export * from './migrate';
 export * from './errors';
-export type { JsonObject } from './transformers';
+export type { JsonObject } from './entities/columns';

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase } from '@voiceroom/testkit';
+import { createTestDatabase, REPO_ROOT } from '@voiceroom/testkit';
 import type { DataSource } from 'typeorm';
 import {
   ApiKeyEntity,
@@ -289,6 +289,30 @@ describe('persistence on sqlite::memory:', () => {
     } finally {
       await ds.destroy();
     }
+  });
+});
+
+describe('loading', () => {
+  // `npm start` runs TypeScript through tsx from the repository root, whose tsconfig enables no
+  // decorator option: entities must not depend on how a compiler treats decorator syntax.
+  it('works under tsx from the repository root', async () => {
+    const script = `
+      const { createDataSource, migrate, UserEntity } = require('@voiceroom/persistence');
+      (async () => {
+        const ds = createDataSource({ url: 'sqlite::memory:' });
+        await ds.initialize();
+        const applied = await migrate(ds);
+        await ds.getRepository(UserEntity).insert({ id: 'u', name: null, createdAt: 1, updatedAt: 2 });
+        const user = await ds.getRepository(UserEntity).findOneBy({ id: 'u' });
+        await ds.destroy();
+        process.stdout.write(JSON.stringify({ applied, user }));
+      })();`;
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--conditions=development', '--import', 'tsx', '-e', script], { cwd: REPO_ROOT }, (error, out, err) =>
+        error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+      ),
+    );
+    expect(JSON.parse(stdout)).toEqual({ applied: ['InitialSchema1764400000000'], user: { id: 'u', name: null, createdAt: 1, updatedAt: 2 } });
   });
 });
 

@@ -8,7 +8,14 @@ export interface GatewayProcessOptions {
   nodeId: string;
   bus?: 'memory' | 'rocketmq';
   env?: Record<string, string>;
+  /** Which server to run: a gateway (default) or the admin API (apps/admin). */
+  app?: 'gateway' | 'admin';
 }
+
+const SERVERS = {
+  gateway: { script: 'apps/gateway/src/server.ts', listening: 'voice-room gateway listening' },
+  admin: { script: 'apps/admin/src/server.ts', listening: 'voice-room admin API listening' },
+} as const;
 
 /**
  * A gateway in its own OS process, started the way production starts it (server.ts), on a free
@@ -23,6 +30,7 @@ export class GatewayProcess {
   private constructor(
     readonly nodeId: string,
     private readonly child: ChildProcess,
+    listening: string,
   ) {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
       this.exitCode = code ?? (signal ? -1 : null);
@@ -33,7 +41,7 @@ export class GatewayProcess {
         if (!line) continue;
         this.output.push(line);
         if (this.output.length > 500) this.output.shift();
-        if (this.port === 0 && line.includes('voice-room gateway listening')) {
+        if (this.port === 0 && line.includes(listening)) {
           try {
             this.port = Number(new URL((JSON.parse(line) as { address: string }).address).port);
           } catch {
@@ -49,7 +57,7 @@ export class GatewayProcess {
   static async start(options: GatewayProcessOptions): Promise<GatewayProcess> {
     const child = spawn(
       process.execPath,
-      ['--conditions=development', '--import', 'tsx', join(REPO_ROOT, 'apps/gateway/src/server.ts')],
+      ['--conditions=development', '--import', 'tsx', join(REPO_ROOT, SERVERS[options.app ?? 'gateway'].script)],
       {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -68,7 +76,7 @@ export class GatewayProcess {
         },
       },
     );
-    const gateway = new GatewayProcess(options.nodeId, child);
+    const gateway = new GatewayProcess(options.nodeId, child, SERVERS[options.app ?? 'gateway'].listening);
     try {
       await waitFor(`gateway ${options.nodeId} to listen`, () => gateway.exitCode === undefined ? gateway.port : Promise.reject(new Error('exited')), 30_000, 50);
       await gateway.waitReady(60_000);

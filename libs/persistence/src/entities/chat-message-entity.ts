@@ -1,5 +1,6 @@
-import { Column, Entity, Index } from 'typeorm';
-import { bigintAsNumber } from '../transformers';
+import { Column, Index } from 'typeorm';
+import { autoIncrementId, epochMillis } from './columns';
+import { defineEntity } from './define-entity';
 
 export type ChatMessageKind = 'chat' | 'notice';
 
@@ -12,39 +13,38 @@ export type ChatMessageKind = 'chat' | 'notice';
  * a NULL in a NOT NULL column becomes ''), so validate rows before archiving them. `id` orders the
  * archive: history is read newest first, page after page, with `id < before`.
  */
-@Entity({ name: 'chat_messages' })
-@Index('UQ_chat_messages_room_epoch_seq', ['roomId', 'roomEpoch', 'seq'], { unique: true })
-@Index('IDX_chat_messages_room_id', ['roomId', 'id'])
 export class ChatMessageEntity {
-  @Column({ type: 'bigint', primary: true, generated: 'increment', transformer: bigintAsNumber })
   id!: number;
-
-  @Column({ type: 'varchar', length: 64 })
   roomId!: string;
-
   /** Incarnation of the live room: `seq` restarts when a room is created again. */
-  @Column({ type: 'bigint', transformer: bigintAsNumber })
   roomEpoch!: number;
-
   /** Position of the message in its room incarnation. */
-  @Column({ type: 'int' })
   seq!: number;
-
-  @Column({ type: 'varchar', length: 16 })
   kind!: ChatMessageKind;
-
   /** null for a system notice. */
-  @Column({ type: 'varchar', length: 64, nullable: true })
   authorId!: string | null;
-
-  @Column({ type: 'varchar', length: 64, nullable: true })
   authorName!: string | null;
-
   /** Any Unicode text (utf8mb4 on MySQL). */
-  @Column({ type: 'text' })
   body!: string;
-
   /** Epoch milliseconds. */
-  @Column({ type: 'bigint', transformer: bigintAsNumber })
   sentAt!: number;
 }
+
+defineEntity(ChatMessageEntity, {
+  table: 'chat_messages',
+  columns: {
+    id: autoIncrementId(),
+    roomId: Column({ type: 'varchar', length: 64 }),
+    roomEpoch: epochMillis(), // a bigint like the times, whatever the epoch counts
+    seq: Column({ type: 'int' }),
+    kind: Column({ type: 'varchar', length: 16 }),
+    authorId: Column({ type: 'varchar', length: 64, nullable: true }),
+    authorName: Column({ type: 'varchar', length: 64, nullable: true }),
+    body: Column({ type: 'text' }),
+    sentAt: epochMillis(),
+  },
+  indices: [
+    Index('UQ_chat_messages_room_epoch_seq', ['roomId', 'roomEpoch', 'seq'], { unique: true }),
+    Index('IDX_chat_messages_room_id', ['roomId', 'id']),
+  ],
+});

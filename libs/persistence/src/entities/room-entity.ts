@@ -1,5 +1,6 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { bigintAsNumber, jsonObjectText, type JsonObject } from '../transformers';
+import { Column, Index, PrimaryColumn } from 'typeorm';
+import { epochMillis, jsonObjectText, type JsonObject } from './columns';
+import { defineEntity } from './define-entity';
 
 export type RoomStatus = 'open' | 'closed';
 
@@ -7,36 +8,34 @@ export type RoomStatus = 'open' | 'closed';
  * A configured room. The live room (members, seats taken) is replicated state in libs/cluster;
  * this row is what survives a restart of the whole cluster.
  */
-@Entity({ name: 'rooms' })
-@Index('UQ_rooms_name', ['name'], { unique: true })
 export class RoomEntity {
   /** The room id used on the wire. */
-  @PrimaryColumn({ type: 'varchar', length: 64 })
   id!: string;
-
   /** Unique, compared byte for byte (case-sensitive) on every driver. */
-  @Column({ type: 'varchar', length: 128 })
   name!: string;
-
-  @Column({ type: 'int' })
   capacity!: number;
-
-  @Column({ type: 'int' })
   seats!: number;
-
   /** A closed room refuses joins. */
-  @Column({ type: 'varchar', length: 16 })
   status!: RoomStatus;
-
   /** Free-form room settings (JSON in a text column); `{}` when unset. */
-  @Column({ type: 'text', transformer: jsonObjectText })
   settings!: JsonObject;
-
   /** Epoch milliseconds. */
-  @Column({ type: 'bigint', transformer: bigintAsNumber })
   createdAt!: number;
-
   /** Epoch milliseconds. */
-  @Column({ type: 'bigint', transformer: bigintAsNumber })
   updatedAt!: number;
 }
+
+defineEntity(RoomEntity, {
+  table: 'rooms',
+  columns: {
+    id: PrimaryColumn({ type: 'varchar', length: 64 }),
+    name: Column({ type: 'varchar', length: 128 }),
+    capacity: Column({ type: 'int' }),
+    seats: Column({ type: 'int' }),
+    status: Column({ type: 'varchar', length: 16 }),
+    settings: Column({ type: 'text', transformer: jsonObjectText }),
+    createdAt: epochMillis(),
+    updatedAt: epochMillis(),
+  },
+  indices: [Index('UQ_rooms_name', ['name'], { unique: true })],
+});

@@ -1,4 +1,4 @@
-import type { ValueTransformer } from 'typeorm';
+import { Column, type ValueTransformer } from 'typeorm';
 
 /**
  * The type of a JSON-object column (room settings, audit details): write a
@@ -32,3 +32,16 @@ export const jsonObjectText: ValueTransformer = {
   to: (value: JsonObject | null | undefined) => JSON.stringify(value ?? {}),
   from: (value: string | null | undefined) => (value === null || value === undefined || value === '' ? {} : (JSON.parse(value) as JsonObject)),
 };
+
+/** Epoch milliseconds: a `bigint` column, read back as a number. */
+export function epochMillis(options: { nullable?: boolean } = {}): PropertyDecorator {
+  return Column({ type: 'bigint', nullable: options.nullable ?? false, transformer: bigintAsNumber });
+}
+
+/**
+ * An auto-increment primary key `id`, read back as a number. The entity says `bigint`, the
+ * migration makes it `integer` on SQLite (the only type SQLite auto-increments, 64-bit there).
+ */
+export function autoIncrementId(): PropertyDecorator {
+  return Column({ type: 'bigint', primary: true, generated: 'increment', transformer: bigintAsNumber });
+}

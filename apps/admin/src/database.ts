@@ -1,0 +1,34 @@
+import type { DataSource } from 'typeorm';
+import { describeDatabaseUrl, migrate } from '@voiceroom/persistence';
+import { ensureBootstrapKey } from './bootstrap';
+
+interface Log {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * Connects and migrates, retrying every 2 s while the database is away (the API answers 503
+ * meanwhile), until it works or `stopped()` says to give up. Migrations run from an empty
+ * database; a database already at the latest one is left alone.
+ */
+export async function connectDatabase(
+  ds: DataSource,
+  options: { url: string; bootstrapKey: string | undefined },
+  log: Log,
+  stopped: () => boolean,
+): Promise<boolean> {
+  for (let attempt = 1; !stopped(); attempt++) {
+    try {
+      if (!ds.isInitialized) await ds.initialize();
+      const applied = await migrate(ds);
+      log.info({ database: describeDatabaseUrl(options.url), applied }, 'database ready');
+      if (options.bootstrapKey) await ensureBootstrapKey(ds, options.bootstrapKey);
+      return true;
+    } catch (error) {
+      log.error({ err: error, attempt, database: describeDatabaseUrl(options.url) }, 'database not ready; retrying in 2 s');
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+  return false;
+}
