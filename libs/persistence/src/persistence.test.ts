@@ -104,6 +104,20 @@ describe.each(targets)('persistence on $name', (target) => {
   });
 
   if (target.driver !== 'sqlite') {
+    it('lets two processes starting at once migrate one database: one applies, the other finds it done', async () => {
+      const db = await target.open();
+      const [one, two] = [createDataSource({ url: db.url }), createDataSource({ url: db.url })];
+      try {
+        await Promise.all([one.initialize(), two.initialize()]);
+        const results = await Promise.all([migrate(one), migrate(two)]);
+        expect(results.map((r) => r.length).sort()).toEqual([0, 1]);
+        expect(await one.showMigrations()).toBe(false);
+      } finally {
+        await Promise.all([one.destroy(), two.destroy()]);
+        await db.remove();
+      }
+    });
+
     it('creates InnoDB utf8mb4 tables with binary collation', async () => {
       const tables: { name: string; engine: string; collation: string }[] = await ds.query(
         'SELECT TABLE_NAME AS name, ENGINE AS engine, TABLE_COLLATION AS collation FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
