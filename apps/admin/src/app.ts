@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { DataSource } from 'typeorm';
@@ -7,7 +7,7 @@ import type { ClusterPort } from '@voiceroom/cluster';
 import { createTokenService } from '@voiceroom/tokens';
 import { installAuth } from './auth';
 import type { AdminContext } from './context';
-import { ErrorSchema, installErrorHandling } from './errors';
+import { ApiError, ErrorSchema, installErrorHandling } from './errors';
 import { Reconciler } from './reconcile';
 import { banRoutes } from './routes/bans';
 import { memberRoutes } from './routes/members';
@@ -60,6 +60,17 @@ export async function registerAdmin(app: FastifyInstance, options: AdminPluginOp
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   installErrorHandling(app);
+  // ajv coerces "1e309" to Infinity and lets it through `integer` and `maximum`: refuse it here.
+  app.addHook('preHandler', async (request) => {
+    for (const [part, values] of [['params', request.params], ['querystring', request.query]] as const) {
+      if (typeof values !== 'object' || values === null) continue;
+      for (const [key, value] of Object.entries(values)) {
+        if (typeof value === 'number' && !Number.isFinite(value)) {
+          throw new ApiError(400, 'VALIDATION_FAILED', `/${part}/${key} must be a finite number`, `/${part}/${key}`);
+        }
+      }
+    }
+  });
   installAuth(app, ds, { adminJwtSecret: config.adminJwtSecret, bootstrapKey: config.bootstrapKey });
   roomRoutes(app, ctx);
   memberRoutes(app, ctx);
@@ -96,7 +107,18 @@ export async function adminReadiness(ds: DataSource, cluster: ClusterPort, timeo
 export function createAdminFastify(options: FastifyServerOptions): FastifyInstance {
   return Fastify({
     ...options,
+    frameworkErrors,
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
+}
+
+/**
+ * Errors the router raises before any handler (a path parameter over 100 characters, a
+ * malformed URL): the same JSON shape as every other error.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  const code = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'URI_TOO_LONG' : 'BAD_REQUEST';
+  void reply.code(status).send({ error: { code, message: error.message } });
 }

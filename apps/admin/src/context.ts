@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { DataSource } from 'typeorm';
 import type { AdminConfig } from '@voiceroom/config';
-import type { AdminRequest, ClusterPort } from '@voiceroom/cluster';
+import { ClusterUnavailableError, type AdminRequest, type ClusterPort } from '@voiceroom/cluster';
 import { AuditEntryEntity } from '@voiceroom/persistence';
 import type { TokenService } from '@voiceroom/tokens';
 import { ApiError } from './errors';
@@ -31,18 +31,22 @@ export async function audit(
 
 /**
  * Publishes a request on the event log and waits until it is applied. Refusals become API
- * errors; a log that cannot take it (broker down) is a 503, and the directory is reconciled
- * again later so the database and the cluster converge.
+ * errors. When the log cannot take it (broker down, node not in sync): a room or ban change,
+ * already stored in the database, is applied later by the reconciler and this returns false
+ * (the route answers 202 Accepted); a live action (kick, mute, role, notice) is a 503.
  */
-export async function act(ctx: AdminContext, request: AdminRequest): Promise<void> {
+export async function act(ctx: AdminContext, request: AdminRequest): Promise<boolean> {
   let refusal;
   try {
     refusal = await ctx.cluster.request(request);
   } catch (error) {
-    if (request.t === 'room' || request.t === 'ban' || request.t === 'unban') ctx.reconciler.soon();
+    if ((request.t === 'room' || request.t === 'ban' || request.t === 'unban') && error instanceof ClusterUnavailableError) {
+      ctx.reconciler.soon();
+      return false;
+    }
     throw error;
   }
-  if (!refusal) return;
+  if (!refusal) return true;
   switch (refusal.code) {
     case 'UNKNOWN_MEMBER':
       throw new ApiError(404, 'MEMBER_NOT_FOUND', refusal.message);

@@ -1,4 +1,4 @@
-export { registerAdmin, adminReadiness, createAdminFastify, type AdminPluginOptions, type AdminParts } from './app';
+export { registerAdmin, adminReadiness, createAdminFastify, frameworkErrors, type AdminPluginOptions, type AdminParts } from './app';
 export { runAdminServer } from './server';
 export { ensureBootstrapKey } from './bootstrap';
 export { ADMIN_AUDIENCE, ROLES, type AdminRole, hashSecret, newApiKey } from './auth';

@@ -19,6 +19,7 @@ describe('admin API on MariaDB (inject)', () => {
   let proxy: TcpProxy;
   let ds: DataSource;
   let node: ObserverNode;
+  let bus: ReturnType<typeof createBus>;
   let app: FastifyInstance;
   let stopAdmin: () => Promise<void>;
   const auth = (token = BOOTSTRAP) => ({ authorization: `Bearer ${token}` });
@@ -33,7 +34,7 @@ describe('admin API on MariaDB (inject)', () => {
     await ds.initialize();
     await migrate(ds);
     const log = pino({ level: 'silent' });
-    const bus = createBus('admin-test' as NodeId, { kind: 'memory' }, log);
+    bus = createBus('admin-test' as NodeId, { kind: 'memory' }, log);
     node = new ObserverNode('admin-test' as NodeId, { bus, log, beatIntervalMs: 200, timeoutMs: 2000, syncTimeoutMs: 500, requestTimeoutMs: 3000 }, log);
     await bus.start(node);
     node.replica.start();
@@ -258,5 +259,53 @@ describe('admin API on MariaDB (inject)', () => {
       const res = await app.inject({ method: 'GET', url: '/v1/rooms/lobby/messages?limit=1', headers: auth(admin) });
       return res.json().items[0]?.text === 'said while the database was down';
     }, 20_000);
+  });
+
+  it('answers every route with a 4xx, never a 500, whatever the body, query or path holds', async () => {
+    const routes: [string, string][] = [
+      ['POST', '/v1/rooms'], ['GET', '/v1/rooms'], ['GET', '/v1/rooms/{id}'], ['PATCH', '/v1/rooms/{id}'], ['POST', '/v1/rooms/{id}/close'],
+      ['POST', '/v1/rooms/{id}/open'], ['DELETE', '/v1/rooms/{id}'], ['GET', '/v1/rooms/{id}/members'], ['POST', '/v1/rooms/{id}/members/{id}/kick'],
+      ['POST', '/v1/rooms/{id}/members/{id}/mute'], ['PUT', '/v1/rooms/{id}/members/{id}/role'], ['POST', '/v1/rooms/{id}/notices'],
+      ['POST', '/v1/bans'], ['GET', '/v1/bans'], ['DELETE', '/v1/bans/{id}'], ['POST', '/v1/rooms/{id}/tokens'], ['GET', '/v1/rooms/{id}/messages'],
+      ['GET', '/v1/stats'], ['GET', '/v1/rooms/{id}/stats'], ['POST', '/v1/api-keys'], ['DELETE', '/v1/api-keys/{id}'], ['GET', '/v1/audit'],
+    ];
+    const ids = ['%00', '..%2F..', 'x'.repeat(300), '%F0%9F%8E%99', '-1', '1e309', 'lobby'];
+    const bodies: unknown[] = [null, [], 'text', 12, true, { __proto__: { role: 'admin' } }, { name: { deep: [1, { x: null }] } }, { userId: 'a'.repeat(10_000) },
+      { name: '\u0000\ud800', capacity: 1.5, seats: '3', role: null, muted: 0, text: '', durationSeconds: 1e20 }];
+    const queries = ['', '?limit=-1', '?limit=abc&offset=1e400', '?before=0', '?status=maybe', '?active=perhaps&userId=%00', '?limit=1&limit=2'];
+    let checked = 0;
+    for (const [method, template] of routes) {
+      for (const id of ids) {
+        const url = template.replaceAll('{id}', id);
+        for (const payload of method === 'GET' || method === 'DELETE' ? [undefined] : bodies) {
+          for (const query of method === 'GET' ? queries : ['']) {
+            const res = await app.inject({
+              method: method as 'POST',
+              url: url + query,
+              headers: { ...auth(), ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+              ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
+            });
+            checked++;
+            if (res.statusCode >= 500 || !(res.statusCode < 300 || typeof res.json().error?.code === 'string')) {
+              throw new Error(`${method} ${url}${query} ${JSON.stringify(payload)?.slice(0, 80)} → ${res.statusCode} ${res.body.slice(0, 200)}`);
+            }
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(500);
+  });
+
+  // Last: it closes the event lane for good.
+  it('stores room and ban changes when the event log cannot take them (202 Accepted), and refuses live actions with 503', async () => {
+    await bus.close();
+    const created = await createRoom({ id: 'later', name: 'Applied later' });
+    expect(created.statusCode).toBe(202);
+    expect((await app.inject({ method: 'GET', url: '/v1/rooms/later', headers: auth() })).json().status).toBe('open');
+    expect(node.state.directory.has('later' as RoomId)).toBe(false);
+    const ban = await app.inject({ method: 'POST', url: '/v1/bans', headers: auth(), payload: { userId: 'zed' } });
+    expect([ban.statusCode, ban.json().active]).toEqual([202, true]);
+    const kick = await app.inject({ method: 'POST', url: '/v1/rooms/lobby/members/dora/kick', headers: auth() });
+    expect([kick.statusCode, kick.json().error.code]).toEqual([503, 'CLUSTER_UNAVAILABLE']);
   });
 });

@@ -158,7 +158,8 @@ describe('admin actions reach members on every gateway', () => {
     const guest = await join(gw2, room, 'gus');
     await waitFor('gus in the roster', () => host.rosterUsers().includes('gus'));
     for (let i = 1; i <= 3; i++) host.chat(`hello ${i} from node 1 ✨`);
-    guest.chat('hi from node 2');
+    await waitFor('3 chats at the guest', () => guest.chats.length === 3);
+    guest.chat('hi from node 2'); // after them in the room's order
     await waitFor('4 chats at the guest', () => guest.chats.length === 4);
     expect((await api('POST', `/v1/rooms/${room}/notices`, { text: 'welcome' })).status).toBe(200);
     expect((await api('POST', `/v1/rooms/${room}/members/gus/mute`, { muted: true })).status).toBe(200);

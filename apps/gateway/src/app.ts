@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { createBus, type Bus, type MemoryExchange } from '@voiceroom/bus';
 import type { AdminConfig, GatewayConfig } from '@voiceroom/config';
-import { connectDatabase, registerAdmin } from '@voiceroom/admin';
+import { connectDatabase, frameworkErrors, registerAdmin } from '@voiceroom/admin';
 import { createDataSource } from '@voiceroom/persistence';
 import type { NodeId } from '@voiceroom/protocol';
 import { GatewayNode } from './gateway-node';
@@ -36,7 +36,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     logController: new LogController({ disableRequestLogging: true }),
     // A hop count or an address list; false: the socket's peer address is the client's.
     trustProxy: config.trustProxy as boolean | string,
-    // The admin API's schemas (when embedded) expect these validation rules.
+    // The admin API's schemas (when embedded) expect these validation rules and error shape.
+    frameworkErrors,
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });

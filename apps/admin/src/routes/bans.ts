@@ -42,7 +42,7 @@ export function banRoutes(app: FastifyInstance, ctx: AdminContext): void {
       tags,
       summary: 'Ban a user from a room, or from every room; members in it are disconnected (4407) and cannot join on any node until the ban ends',
       body: BanBody,
-      response: { 201: Ban, ...errors(400, 401, 403, 404, 503) },
+      response: { 201: Ban, 202: Ban, ...errors(400, 401, 403, 404, 503) },
     },
   }, async (request, reply) => {
     const body = request.body as Static<typeof BanBody>;
@@ -60,8 +60,8 @@ export function banRoutes(app: FastifyInstance, ctx: AdminContext): void {
     });
     await repo().save(ban);
     await audit(ctx, request, 'ban.create', 'user', ban.userId, { banId: ban.id, roomId, expiresAt: ban.expiresAt, reason: ban.reason });
-    await act(ctx, { t: 'ban', room: roomId as RoomId | null, userId: ban.userId as UserId, until: ban.expiresAt });
-    return reply.code(201).send(banView(ban, now));
+    const applied = await act(ctx, { t: 'ban', room: roomId as RoomId | null, userId: ban.userId as UserId, until: ban.expiresAt });
+    return reply.code(applied ? 201 : 202).send(banView(ban, now));
   });
 
   app.get('/v1/bans', {
@@ -98,9 +98,9 @@ export function banRoutes(app: FastifyInstance, ctx: AdminContext): void {
       tags,
       summary: 'Lift a ban (the row is kept, with revokedAt)',
       params: Type.Object({ banId: Type.Integer({ minimum: 1 }) }),
-      response: { 200: Ban, ...errors(400, 401, 403, 404, 409, 503) },
+      response: { 200: Ban, 202: Ban, ...errors(400, 401, 403, 404, 409, 503) },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const { banId } = request.params as { banId: number };
     const ban = await repo().findOneBy({ id: banId });
     if (!ban) throw notFound('ban', banId);
@@ -113,13 +113,14 @@ export function banRoutes(app: FastifyInstance, ctx: AdminContext): void {
     const others = (await repo().findBy({ userId: ban.userId, roomId: ban.roomId === null ? IsNull() : ban.roomId, revokedAt: IsNull() })).filter(
       (b) => b.expiresAt === null || b.expiresAt > now,
     );
+    let applied: boolean;
     if (others.length === 0) {
-      await act(ctx, { t: 'unban', room: ban.roomId as RoomId | null, userId: ban.userId as UserId });
+      applied = await act(ctx, { t: 'unban', room: ban.roomId as RoomId | null, userId: ban.userId as UserId });
     } else {
       const until = others.some((b) => b.expiresAt === null) ? null : Math.max(...others.map((b) => b.expiresAt as number));
-      await act(ctx, { t: 'ban', room: ban.roomId as RoomId | null, userId: ban.userId as UserId, until });
+      applied = await act(ctx, { t: 'ban', room: ban.roomId as RoomId | null, userId: ban.userId as UserId, until });
     }
-    return banView(ban, now);
+    return reply.code(applied ? 200 : 202).send(banView(ban, now));
   });
 }
 

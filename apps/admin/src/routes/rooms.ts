@@ -41,9 +41,10 @@ function conflictOnName(error: unknown, name: string): never {
 }
 
 /** The room's directory entry in the cluster (what gateways enforce). */
-async function publish(ctx: AdminContext, room: RoomEntity | { id: string; deleted: true }): Promise<void> {
+/** The room's directory entry in the cluster (what gateways enforce). False: stored, applied later (202). */
+async function publish(ctx: AdminContext, room: RoomEntity | { id: string; deleted: true }): Promise<boolean> {
   const config = 'deleted' in room ? null : { capacity: room.capacity, seats: room.seats, open: room.status === 'open' };
-  await act(ctx, { t: 'room', room: room.id as RoomId, config });
+  return act(ctx, { t: 'room', room: room.id as RoomId, config });
 }
 
 export function roomRoutes(app: FastifyInstance, ctx: AdminContext): void {
@@ -52,7 +53,7 @@ export function roomRoutes(app: FastifyInstance, ctx: AdminContext): void {
 
   app.post('/v1/rooms', {
     config: { role: 'admin' },
-    schema: { tags, summary: 'Create a room', body: RoomBody, response: { 201: Room, ...errors(400, 401, 403, 409, 503) } },
+    schema: { tags, summary: 'Create a room', body: RoomBody, response: { 201: Room, 202: Room, ...errors(400, 401, 403, 409, 503) } },
   }, async (request, reply) => {
     const body = request.body as Static<typeof RoomBody>;
     checkSettings(body.settings);
@@ -69,8 +70,8 @@ export function roomRoutes(app: FastifyInstance, ctx: AdminContext): void {
     });
     await repo().insert(room as never).catch((error: unknown) => conflictOnName(error, body.name));
     await audit(ctx, request, 'room.create', 'room', room.id, { name: room.name, capacity: room.capacity, seats: room.seats });
-    await publish(ctx, room);
-    return reply.code(201).send(roomView(ctx, room));
+    const applied = await publish(ctx, room);
+    return reply.code(applied ? 201 : 202).send(roomView(ctx, room));
   });
 
   app.get('/v1/rooms', {
@@ -106,8 +107,8 @@ export function roomRoutes(app: FastifyInstance, ctx: AdminContext): void {
 
   app.patch('/v1/rooms/:roomId', {
     config: { role: 'admin' },
-    schema: { tags, summary: 'Change name, capacity, seats or settings', params: RoomIdParam, body: RoomPatch, response: { 200: Room, ...errors(400, 401, 403, 404, 409, 503) } },
-  }, async (request) => {
+    schema: { tags, summary: 'Change name, capacity, seats or settings', params: RoomIdParam, body: RoomPatch, response: { 200: Room, 202: Room, ...errors(400, 401, 403, 404, 409, 503) } },
+  }, async (request, reply) => {
     const body = request.body as Static<typeof RoomPatch>;
     checkSettings(body.settings);
     const room = await findRoom(ctx, (request.params as { roomId: string }).roomId);
@@ -115,8 +116,8 @@ export function roomRoutes(app: FastifyInstance, ctx: AdminContext): void {
     Object.assign(room, body, { updatedAt: Date.now() });
     await repo().save(room).catch((error: unknown) => conflictOnName(error, room.name));
     await audit(ctx, request, 'room.update', 'room', room.id, { before, changes: body });
-    if (body.capacity !== undefined || body.seats !== undefined) await publish(ctx, room);
-    return roomView(ctx, room);
+    const applied = body.capacity !== undefined || body.seats !== undefined ? await publish(ctx, room) : true;
+    return reply.code(applied ? 200 : 202).send(roomView(ctx, room));
   });
 
   for (const [verb, status] of [['close', 'closed'], ['open', 'open']] as const) {
@@ -126,27 +127,27 @@ export function roomRoutes(app: FastifyInstance, ctx: AdminContext): void {
         tags,
         summary: verb === 'close' ? 'Close a room: its members are disconnected (4405) on every node; joins are refused' : 'Reopen a closed room',
         params: RoomIdParam,
-        response: { 200: Room, ...errors(400, 401, 403, 404, 503) },
+        response: { 200: Room, 202: Room, ...errors(400, 401, 403, 404, 503) },
       },
-    }, async (request) => {
+    }, async (request, reply) => {
       const room = await findRoom(ctx, (request.params as { roomId: string }).roomId);
       room.status = status;
       room.updatedAt = Date.now();
       await repo().save(room);
       await audit(ctx, request, `room.${verb}`, 'room', room.id);
-      await publish(ctx, room);
-      return roomView(ctx, room);
+      const applied = await publish(ctx, room);
+      return reply.code(applied ? 200 : 202).send(roomView(ctx, room));
     });
   }
 
   app.delete('/v1/rooms/:roomId', {
     config: { role: 'admin' },
-    schema: { tags, summary: 'Delete a room (members are disconnected; chat history is kept)', params: RoomIdParam, response: { 200: Ok, ...errors(400, 401, 403, 404, 503) } },
-  }, async (request) => {
+    schema: { tags, summary: 'Delete a room (members are disconnected; chat history is kept)', params: RoomIdParam, response: { 200: Ok, 202: Ok, ...errors(400, 401, 403, 404, 503) } },
+  }, async (request, reply) => {
     const room = await findRoom(ctx, (request.params as { roomId: string }).roomId);
     await repo().delete({ id: room.id });
     await audit(ctx, request, 'room.delete', 'room', room.id, { name: room.name });
-    await publish(ctx, { id: room.id, deleted: true });
-    return { ok: true as const };
+    const applied = await publish(ctx, { id: room.id, deleted: true });
+    return reply.code(applied ? 200 : 202).send({ ok: true as const });
   });
 }

@@ -1,0 +1,54 @@
+/**
+ * Single-node mode (what `npm start` runs): one gateway process serving the admin API too, on
+ * the memory bus and an SQLite file, with no external service.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { loadAdminConfig } from '@voiceroom/config';
+import { CloseCode } from '@voiceroom/protocol';
+import { RecordingClient, TEST_JWT_SECRET, waitFor } from '@voiceroom/testkit';
+import { startGateway } from './helpers';
+
+const KEY = 'embedded-bootstrap-key-0123456789';
+let dir: string;
+let gateway: { app: FastifyInstance; url: string; http: string };
+const clients: RecordingClient[] = [];
+
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await gateway.app.inject({ method: method as 'GET', url: path, headers: { authorization: `Bearer ${KEY}` }, ...(body === undefined ? {} : { payload: body as object }) });
+  return { status: res.statusCode, json: res.body ? res.json() : undefined };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'voiceroom-embedded-'));
+  const admin = loadAdminConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: `sqlite:${join(dir, 'db', 'voiceroom.db')}`, ADMIN_BOOTSTRAP_KEY: KEY });
+  gateway = await startGateway({ ADMIN_API: 'embedded' }, { admin });
+  await waitFor('the embedded admin API to have its database', async () => (await api('GET', '/v1/rooms')).status === 200);
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await gateway?.app.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('creates a room, issues tokens, archives chat, and kicks, all in one process on SQLite', async () => {
+  expect((await api('POST', '/v1/rooms', { id: 'lobby', name: 'Lobby', capacity: 3 })).status).toBe(201);
+  const tokens = await Promise.all(
+    ['ana', 'ben'].map(async (userId) => (await api('POST', '/v1/rooms/lobby/tokens', { userId, role: userId === 'ana' ? 'host' : 'speaker' })).json.token as string),
+  );
+  const [ana, ben] = await Promise.all(tokens.map((t) => RecordingClient.join(gateway.url, t)));
+  clients.push(ana!, ben!);
+  expect(ana!.joined?.settings.capacity).toBe(3);
+  ana!.chat('first');
+  ben!.chat('second 🎧');
+  await waitFor('both chats archived', async () => (await api('GET', '/v1/rooms/lobby/messages')).json.items.length === 2);
+  expect((await api('GET', '/v1/rooms/lobby/messages')).json.items.map((m: { text: string }) => m.text)).toEqual(['second 🎧', 'first']);
+  expect((await api('GET', '/v1/rooms/lobby/members')).json.items).toHaveLength(2);
+  expect((await api('POST', '/v1/rooms/lobby/members/ben/kick')).status).toBe(200);
+  expect((await ben!.waitClosed()).code).toBe(CloseCode.Kicked);
+  await waitFor('ana to see ben kicked', () => ana!.leaveReasons.includes('ben:kicked'));
+  expect((await api('GET', '/v1/audit?targetType=user&targetId=ben')).json.items.map((e: { action: string }) => e.action)).toEqual(['member.kick', 'token.issue']);
+});
