@@ -9,7 +9,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "npm start: installing npm dependencies (npm ci)…" >&2
   npm ci --no-audit --no-fund >&2
 fi
-export ADMIN_API="${ADMIN_API:-embedded}"
+# The embedded admin API (SQLite) is for one node: only on the memory bus unless asked for.
+if [ "${BUS:-memory}" = memory ]; then export ADMIN_API="${ADMIN_API:-embedded}"; else export ADMIN_API="${ADMIN_API:-off}"; fi
 if [ "$ADMIN_API" = embedded ] && [ -z "${ADMIN_BOOTSTRAP_KEY:-}" ] && [ "${NODE_ENV:-development}" = development ]; then
   export ADMIN_BOOTSTRAP_KEY=dev-admin-key-change-me-0000
   echo "npm start: admin API key for this development run: $ADMIN_BOOTSTRAP_KEY (set ADMIN_BOOTSTRAP_KEY to choose one)" >&2

@@ -87,6 +87,11 @@ export function installAuth(app: FastifyInstance, ds: DataSource, options: { adm
       if (!row || row.revokedAt !== null || !sameHash(hashSecret(key.secret), row.hash) || !isAdminRole(row.role)) {
         throw new ApiError(401, 'INVALID_CREDENTIALS', 'the API key is not valid (unknown, revoked or wrong)');
       }
+      const now = Date.now();
+      if (row.lastUsedAt === null || now - row.lastUsedAt > 60_000) {
+        // At most one write a minute per key; a failure here must not fail the request.
+        void ds.getRepository(ApiKeyEntity).update({ id: row.id }, { lastUsedAt: now }).catch(() => undefined);
+      }
       return { actor: `key:${row.id}`, role: row.role };
     }
     if (verify && credential.split('.').length === 3) {

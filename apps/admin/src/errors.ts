@@ -25,7 +25,7 @@ export class ApiError extends Error {
 }
 
 export const notFound = (what: string, id: string | number): ApiError =>
-  new ApiError(404, `${what.toUpperCase()}_NOT_FOUND`, `no ${what.toLowerCase()} with id ${JSON.stringify(String(id))}`);
+  new ApiError(404, `${what.toUpperCase().replace(/ /g, '_')}_NOT_FOUND`, `no ${what.toLowerCase()} with id ${JSON.stringify(String(id))}`);
 
 /** The shared error schema for OpenAPI (every route lists it for its 4xx/5xx). */
 export const ErrorSchema = {
@@ -56,6 +56,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
   app.setErrorHandler((error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof ApiError) {
+      if (error.statusCode === 503) void reply.header('retry-after', '5');
       return reply.code(error.statusCode).send(body(error.code, error.message, error.field));
     }
     const fe = error as FastifyError;

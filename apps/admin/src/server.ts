@@ -15,7 +15,7 @@ import { connectDatabase } from './database';
  */
 export async function runAdminServer(config: AdminConfig): Promise<{ close(): Promise<void>; port: number }> {
   const log = pino({ level: config.logLevel, base: { node: config.nodeId, app: 'admin' } });
-  const app = createAdminFastify({ loggerInstance: log, disableRequestLogging: false });
+  const app = createAdminFastify({ loggerInstance: log });
   const ds = createDataSource({ url: config.databaseUrl, connectTimeoutMs: config.dbTimeoutMs });
   const busConfig = config.bus.kind === 'memory' ? { kind: 'memory' as const } : { ...config.bus, eventsOnly: true };
   const bus = createBus(config.nodeId as NodeId, busConfig, log);
@@ -34,7 +34,7 @@ export async function runAdminServer(config: AdminConfig): Promise<{ close(): Pr
   const admin = await registerAdmin(app, { config, ds, cluster: node });
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const ready = await adminReadiness(ds, node, 1000);
+    const ready = await adminReadiness(ds, node, config.dbTimeoutMs);
     return reply.code(ready.database && ready.cluster ? 200 : 503).send({ status: ready.database && ready.cluster ? 'ready' : 'not ready', ...ready });
   });
 
@@ -82,7 +82,7 @@ if (require.main === module) {
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
-      process.exit(2);
+      process.exit(78); // EX_CONFIG, as the gateway
     }
     throw error;
   }

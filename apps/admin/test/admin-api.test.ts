@@ -89,6 +89,14 @@ describe('admin API on MariaDB (inject)', () => {
     // The key list never shows secrets; a revoked key stops working.
     const list = await app.inject({ method: 'GET', url: '/v1/api-keys', headers: auth() });
     expect(JSON.stringify(list.json())).not.toContain(viewerKey.split('_')[2]);
+    await waitFor('the key use recorded', async () => {
+      const keys = (await app.inject({ method: 'GET', url: '/v1/api-keys', headers: auth() })).json().items as { name: string; lastUsedAt: string | null }[];
+      return keys.find((k) => k.name === 'dashboard')?.lastUsedAt !== null;
+    });
+    const bootstrap = await app.inject({ method: 'DELETE', url: '/v1/api-keys/bootstrap', headers: auth() });
+    expect([bootstrap.statusCode, bootstrap.json().error.code]).toEqual([409, 'BOOTSTRAP_KEY']);
+    const unknownKey = await app.inject({ method: 'DELETE', url: '/v1/api-keys/nokey', headers: auth() });
+    expect([unknownKey.statusCode, unknownKey.json().error.code]).toEqual([404, 'API_KEY_NOT_FOUND']);
     const id = created.json().id as string;
     expect((await app.inject({ method: 'DELETE', url: `/v1/api-keys/${id}`, headers: auth() })).statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/v1/rooms', headers: auth(viewerKey) })).statusCode).toBe(401);
@@ -190,6 +198,8 @@ describe('admin API on MariaDB (inject)', () => {
     expect(lifted.json()).toMatchObject({ active: false });
     expect(node.state.bannedUntil('lobby' as RoomId, 'carol' as UserId)).toBeUndefined();
     expect((await app.inject({ method: 'DELETE', url: `/v1/bans/${ban.json().id}`, headers: auth() })).json().error.code).toBe('BAN_ALREADY_LIFTED');
+    expect((await app.inject({ method: 'GET', url: '/v1/bans?userId=carol&active=true', headers: auth() })).json().items).toEqual([]);
+    expect((await app.inject({ method: 'GET', url: '/v1/bans?userId=carol&active=false', headers: auth() })).json().items.map((b: { id: number }) => b.id)).toEqual([ban.json().id]);
     expect((await app.inject({ method: 'POST', url: '/v1/rooms/lobby/tokens', headers: auth(), payload: { userId: 'carol' } })).statusCode).toBe(201);
   });
 
@@ -207,6 +217,8 @@ describe('admin API on MariaDB (inject)', () => {
     ]);
     const sid = node.state.rooms.get(room)!.byUser.get('dora' as UserId)!.sid;
     for (let i = 1; i <= 5; i++) await node.replica.publish({ t: 'cmd', req: `c${i}`, room, by: sid, cmd: { type: 'chat', text: `message ${i} 🎙️` } });
+    const emoji = await app.inject({ method: 'POST', url: '/v1/rooms/lobby/notices', headers: auth(), payload: { text: '🎙️'.repeat(400) } });
+    expect([emoji.statusCode, emoji.json().error.field]).toEqual([400, '/body/text']); // 800 code points (the schema allows 1000), 1200 UTF-16 units
     expect((await app.inject({ method: 'POST', url: '/v1/rooms/lobby/notices', headers: auth(), payload: { text: 'be nice' } })).statusCode).toBe(200);
     expect((await app.inject({ method: 'POST', url: '/v1/rooms/lobby/members/eli/mute', headers: auth(), payload: { muted: true } })).statusCode).toBe(200);
     expect(node.state.rooms.get(room)!.byUser.get('eli' as UserId)!.muted).toBe(true);

@@ -6,7 +6,12 @@ async function main(): Promise<void> {
   let admin: AdminConfig | undefined;
   try {
     config = loadConfig();
-    if (config.adminApi === 'embedded') admin = loadAdminConfig({ ...process.env, PORT: String(config.port), NODE_ID: config.nodeId });
+    if (config.adminApi === 'embedded') {
+      admin = loadAdminConfig({ ...process.env, PORT: String(config.port), NODE_ID: config.nodeId });
+      if (config.bus.kind === 'rocketmq' && admin.databaseUrl.startsWith('sqlite:')) {
+        throw new ConfigError(['ADMIN_API=embedded with BUS=rocketmq needs a shared MySQL DATABASE_URL: an SQLite file belongs to one node']);
+      }
+    }
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\nSee docs/configuration.md.\n`);

@@ -95,7 +95,7 @@ export function describeCloseCode(code: number): string {
     case CloseCode.Unavailable:
       return 'the server is unavailable or restarting; reconnect';
     case CloseCode.Kicked:
-      return 'a host removed you from the room';
+      return 'a host or an administrator removed you from the room';
     case CloseCode.RoomClosed:
       return 'the room is closed';
     case CloseCode.Banned:

@@ -12,6 +12,15 @@ export class Emitter<Events extends { [K in keyof Events]: (...args: never[]) =>
     return () => this.off(event, listener);
   }
 
+  /** Like `on`, for the next event only. */
+  once<K extends keyof Events>(event: K, listener: Events[K]): () => void {
+    const off = this.on(event, ((...args: Parameters<Events[K]>) => {
+      off();
+      (listener as (...a: Parameters<Events[K]>) => void)(...args);
+    }) as Events[K]);
+    return off;
+  }
+
   off<K extends keyof Events>(event: K, listener: Events[K]): void {
     this.listeners.get(event)?.delete(listener);
   }

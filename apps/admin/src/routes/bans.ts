@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { IsNull, type FindOptionsWhere } from 'typeorm';
+import { IsNull, LessThanOrEqual, MoreThan, Not, type FindOptionsWhere } from 'typeorm';
 import type { RoomId, UserId } from '@voiceroom/protocol';
 import { BanEntity } from '@voiceroom/persistence';
 import { act, audit, type AdminContext } from '../context';
@@ -73,7 +73,7 @@ export function banRoutes(app: FastifyInstance, ctx: AdminContext): void {
         {
           userId: Type.Optional(Id('Only this user')),
           roomId: Type.Optional(Id('Only bans of this room')),
-          active: Type.Optional(Type.Boolean({ description: 'Only bans in force now' })),
+          active: Type.Optional(Type.Boolean({ description: 'true: only bans in force now; false: only lifted or expired ones' })),
           limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
         },
         { additionalProperties: false },
@@ -82,13 +82,18 @@ export function banRoutes(app: FastifyInstance, ctx: AdminContext): void {
     },
   }, async (request) => {
     const q = request.query as { userId?: string; roomId?: string; active?: boolean; limit: number };
-    const where: FindOptionsWhere<BanEntity> = {};
-    if (q.userId) where.userId = q.userId;
-    if (q.roomId) where.roomId = q.roomId;
-    if (q.active) where.revokedAt = IsNull();
+    const base: FindOptionsWhere<BanEntity> = {};
+    if (q.userId) base.userId = q.userId;
+    if (q.roomId) base.roomId = q.roomId;
     const now = Date.now();
-    let rows = await repo().find({ where, order: { id: 'DESC' }, take: q.active ? 1000 : q.limit });
-    if (q.active) rows = rows.filter((b) => b.expiresAt === null || b.expiresAt > now).slice(0, q.limit);
+    // Alternatives are OR-ed: in force = not lifted and (no end or ends later); else lifted or ended.
+    const where: FindOptionsWhere<BanEntity>[] =
+      q.active === undefined
+        ? [base]
+        : q.active
+          ? [{ ...base, revokedAt: IsNull(), expiresAt: IsNull() }, { ...base, revokedAt: IsNull(), expiresAt: MoreThan(now) }]
+          : [{ ...base, revokedAt: Not(IsNull()) }, { ...base, expiresAt: LessThanOrEqual(now) }];
+    const rows = await repo().find({ where, order: { id: 'DESC' }, take: q.limit });
     return { items: rows.map((b) => banView(b, now)) };
   });
 

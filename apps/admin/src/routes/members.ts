@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { memberInfo } from '@voiceroom/cluster';
+import { MAX_NOTICE_LENGTH, memberInfo } from '@voiceroom/cluster';
 import type { Role as WireRole, RoomId, UserId } from '@voiceroom/protocol';
 import { act, audit, type AdminContext } from '../context';
 import { ApiError } from '../errors';
@@ -17,10 +17,11 @@ export function memberRoutes(app: FastifyInstance, ctx: AdminContext): void {
       tags,
       summary: "The room's members now, on every gateway (from the cluster's replicated state)",
       params: RoomIdParam,
-      response: { 200: Type.Object({ items: Type.Array(Member) }), ...errors(400, 401, 403, 503) },
+      response: { 200: Type.Object({ items: Type.Array(Member) }), ...errors(400, 401, 403, 404, 503) },
     },
   }, async (request) => {
     const live = ctx.cluster.state.rooms.get(params(request).roomId as RoomId);
+    if (!live) await findRoom(ctx, params(request).roomId); // 404 for a room that is neither live nor configured
     const items = [...(live?.members.values() ?? [])].map((m) => ({ ...memberInfo(m), node: m.node ?? null }));
     return { items };
   });
@@ -35,8 +36,8 @@ export function memberRoutes(app: FastifyInstance, ctx: AdminContext): void {
     },
   }, async (request) => {
     const { roomId, userId } = params(request);
-    await act(ctx, { t: 'admin', room: roomId as RoomId, action: { type: 'kick', userId: userId as UserId } });
     await audit(ctx, request, 'member.kick', 'user', userId, { roomId });
+    await act(ctx, { t: 'admin', room: roomId as RoomId, action: { type: 'kick', userId: userId as UserId } });
     return { ok: true as const };
   });
 
@@ -52,8 +53,8 @@ export function memberRoutes(app: FastifyInstance, ctx: AdminContext): void {
   }, async (request) => {
     const { roomId, userId } = params(request);
     const { muted } = request.body as { muted: boolean };
-    await act(ctx, { t: 'admin', room: roomId as RoomId, action: { type: 'mute', userId: userId as UserId, muted } });
     await audit(ctx, request, muted ? 'member.mute' : 'member.unmute', 'user', userId, { roomId });
+    await act(ctx, { t: 'admin', room: roomId as RoomId, action: { type: 'mute', userId: userId as UserId, muted } });
     return { ok: true as const };
   });
 
@@ -69,8 +70,8 @@ export function memberRoutes(app: FastifyInstance, ctx: AdminContext): void {
   }, async (request) => {
     const { roomId, userId } = params(request);
     const { role } = request.body as { role: Static<typeof Role> };
-    await act(ctx, { t: 'admin', room: roomId as RoomId, action: { type: 'set_role', userId: userId as UserId, role: role as WireRole } });
     await audit(ctx, request, 'member.role', 'user', userId, { roomId, role });
+    await act(ctx, { t: 'admin', room: roomId as RoomId, action: { type: 'set_role', userId: userId as UserId, role: role as WireRole } });
     return { ok: true as const };
   });
 
@@ -80,18 +81,20 @@ export function memberRoutes(app: FastifyInstance, ctx: AdminContext): void {
       tags: ['chat'],
       summary: 'Send a notice to everyone in the room (stored in the chat history)',
       params: RoomIdParam,
-      body: Type.Object({ text: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false }),
+      body: Type.Object({ text: Type.String({ minLength: 1, maxLength: MAX_NOTICE_LENGTH }) }, { additionalProperties: false }),
       response: { 200: Ok, ...errors(400, 401, 403, 404, 409, 503) },
     },
   }, async (request) => {
     const { roomId } = params(request);
     await findRoom(ctx, roomId);
     const { text } = request.body as { text: string };
+    // The log counts UTF-16 code units (as clients do); JSON Schema counts code points.
+    if (text.length > MAX_NOTICE_LENGTH) throw new ApiError(400, 'VALIDATION_FAILED', `/body/text is longer than ${MAX_NOTICE_LENGTH} UTF-16 code units`, '/body/text');
+    await audit(ctx, request, 'room.notice', 'room', roomId, { text });
     await act(ctx, { t: 'admin', room: roomId as RoomId, action: { type: 'notice', text } }).catch((error: unknown) => {
       if (error instanceof ApiError && error.code === 'MEMBER_NOT_FOUND') throw new ApiError(409, 'ROOM_EMPTY', 'nobody is in the room to receive the notice');
       throw error;
     });
-    await audit(ctx, request, 'room.notice', 'room', roomId, { text });
     return { ok: true as const };
   });
 }

@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { LessThan, type FindOptionsWhere } from 'typeorm';
 import type { NodeId, Role as WireRole } from '@voiceroom/protocol';
 import { ApiKeyEntity, AuditEntryEntity, ChatMessageEntity, RoomEntity, UserEntity } from '@voiceroom/persistence';
-import { isAdminRole, newApiKey, ROLES } from '../auth';
+import { BOOTSTRAP_KEY_ID, isAdminRole, newApiKey, ROLES } from '../auth';
 import { audit, type AdminContext } from '../context';
 import { ApiError, notFound } from '../errors';
 import { ChatItem, errors, Id, iso, Ok, Role, RoomIdParam } from '../schemas';
@@ -15,7 +15,7 @@ const TokenBody = Type.Object(
     userId: Id('The user the token is for (the member id in the room)'),
     role: Type.Optional(Role),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Display name shown to the room' })),
-    ttlSeconds: Type.Optional(Type.Integer({ minimum: 10, description: 'Lifetime (default 3600; at most TOKEN_MAX_TTL_SECONDS)' })),
+    ttlSeconds: Type.Optional(Type.Integer({ minimum: 10, description: 'Lifetime (default 3600 or TOKEN_MAX_TTL_SECONDS if lower; at most TOKEN_MAX_TTL_SECONDS)' })),
   },
   { additionalProperties: false },
 );
@@ -37,7 +37,7 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
   }, async (request, reply) => {
     const { roomId } = request.params as { roomId: string };
     const body = request.body as Static<typeof TokenBody>;
-    const ttl = body.ttlSeconds ?? 3600;
+    const ttl = body.ttlSeconds ?? Math.min(3600, ctx.config.tokenMaxTtlSeconds);
     if (ttl > ctx.config.tokenMaxTtlSeconds) {
       throw new ApiError(400, 'VALIDATION_FAILED', `/body/ttlSeconds must be at most ${ctx.config.tokenMaxTtlSeconds}`, '/body/ttlSeconds');
     }
@@ -47,7 +47,10 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
     if (ban) throw new ApiError(409, 'USER_BANNED', `user ${body.userId} is banned from this room${ban.expiresAt ? ` until ${iso(ban.expiresAt)}` : ''}`);
     const role = (body.role ?? 'speaker') as WireRole;
     const now = Date.now();
-    await ctx.ds.getRepository(UserEntity).upsert({ id: body.userId, name: body.name ?? null, createdAt: now, updatedAt: now }, { conflictPaths: ['id'], skipUpdateIfNoValuesChanged: true });
+    // Users are recorded as tokens are issued: created once, the name kept up to date when given.
+    const users = ctx.ds.getRepository(UserEntity);
+    await users.createQueryBuilder().insert().values({ id: body.userId, name: body.name ?? null, createdAt: now, updatedAt: now }).orIgnore().execute();
+    if (body.name !== undefined) await users.update({ id: body.userId }, { name: body.name, updatedAt: now });
     const token = ctx.tokens.sign({ userId: body.userId, room: roomId, role, ...(body.name ? { name: body.name } : {}) }, ttl);
     await audit(ctx, request, 'token.issue', 'user', body.userId, { roomId, role, ttlSeconds: ttl });
     return reply.code(201).send({ token, roomId, userId: body.userId, role, expiresAt: new Date(now + ttl * 1000).toISOString() });
@@ -162,9 +165,10 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
     name: Type.String(),
     role: Type.String(),
     createdAt: Type.String({ format: 'date-time' }),
+    lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'Updated at most once a minute' }),
     revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   });
-  const keyView = (k: ApiKeyEntity) => ({ id: k.id, name: k.name, role: k.role, createdAt: iso(k.createdAt)!, revokedAt: iso(k.revokedAt) });
+  const keyView = (k: ApiKeyEntity) => ({ id: k.id, name: k.name, role: k.role, createdAt: iso(k.createdAt)!, lastUsedAt: iso(k.lastUsedAt), revokedAt: iso(k.revokedAt) });
   app.post('/v1/api-keys', {
     config: { role: 'admin' },
     schema: {
@@ -191,10 +195,11 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
   }, async () => ({ items: (await ctx.ds.getRepository(ApiKeyEntity).find({ order: { createdAt: 'ASC' } })).map(keyView) }));
   app.delete('/v1/api-keys/:keyId', {
     config: { role: 'admin' },
-    schema: { tags: ['auth'], summary: 'Revoke an API key', params: Type.Object({ keyId: Type.String({ maxLength: 32 }) }), response: { 200: Ok, ...errors(401, 403, 404, 503) } },
+    schema: { tags: ['auth'], summary: 'Revoke an API key', params: Type.Object({ keyId: Type.String({ maxLength: 32 }) }), response: { 200: Ok, ...errors(401, 403, 404, 409, 503) } },
   }, async (request) => {
     const { keyId } = request.params as { keyId: string };
     const repo = ctx.ds.getRepository(ApiKeyEntity);
+    if (keyId === BOOTSTRAP_KEY_ID) throw new ApiError(409, 'BOOTSTRAP_KEY', 'the bootstrap key comes from ADMIN_BOOTSTRAP_KEY: unset or change it there to retire it');
     const row = await repo.findOneBy({ id: keyId });
     if (!row || row.revokedAt !== null) throw notFound('api key', keyId);
     row.revokedAt = Date.now();
