@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { ConfigError, DEV_JWT_SECRET, type GatewayConfig } from './load-config';
+import { busConfig, ConfigError, DEV_JWT_SECRET, type GatewayConfig } from './load-config';
 import { EnvSchema } from './schema';
 
 const Int = (min: number, max: number, defaultValue: number, description: string) =>
@@ -96,20 +96,8 @@ export function loadAdminConfig(source: Record<string, string | undefined> = pro
     port: env.PORT,
     nodeId: env.NODE_ID ?? `admin-${hostname().replace(/[^A-Za-z0-9_.:-]/g, '-')}`.slice(0, 64),
     logLevel: env.LOG_LEVEL,
-    bus:
-      env.BUS === 'memory'
-        ? { kind: 'memory' }
-        : {
-            kind: 'rocketmq',
-            endpoints: env.ROCKETMQ_ENDPOINTS,
-            namespace: env.ROCKETMQ_NAMESPACE,
-            voiceTopic: env.ROCKETMQ_VOICE_TOPIC,
-            eventTopic: env.ROCKETMQ_EVENT_TOPIC,
-            consumerGroupPrefix: env.ROCKETMQ_GROUP_PREFIX,
-            maxVoiceMessagesPerSecond: 1,
-            maxVoiceBatchBytes: 1024,
-            voiceDeadlineMs: 500,
-          },
+    // The admin API publishes no voice (its bus subscribes to the event topic only).
+    bus: busConfig(env, { maxVoiceMessagesPerSecond: 1, maxVoiceBatchBytes: 1024, voiceDeadlineMs: 500 }),
     cluster: {
       beatIntervalMs: env.NODE_BEAT_INTERVAL_MS,
       nodeTimeoutMs: env.NODE_TIMEOUT_MS,

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Value } from '@sinclair/typebox/value';
-import { EnvSchema } from './schema';
+import { EnvSchema, type Env } from './schema';
 
 export const DEV_JWT_SECRET = 'dev-only-insecure-secret-change-me';
 
@@ -99,20 +99,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     port: env.PORT,
     nodeId,
     logLevel: env.LOG_LEVEL,
-    bus:
-      env.BUS === 'memory'
-        ? { kind: 'memory' }
-        : {
-            kind: 'rocketmq',
-            endpoints: env.ROCKETMQ_ENDPOINTS,
-            namespace: env.ROCKETMQ_NAMESPACE,
-            voiceTopic: env.ROCKETMQ_VOICE_TOPIC,
-            eventTopic: env.ROCKETMQ_EVENT_TOPIC,
-            consumerGroupPrefix: env.ROCKETMQ_GROUP_PREFIX,
-            maxVoiceMessagesPerSecond: env.BUS_MAX_VOICE_MESSAGES_PER_SEC,
-            maxVoiceBatchBytes: env.BUS_MAX_VOICE_BATCH_BYTES,
-            voiceDeadlineMs: env.VOICE_DEADLINE_MS,
-          },
+    bus: busConfig(env, {
+      maxVoiceMessagesPerSecond: env.BUS_MAX_VOICE_MESSAGES_PER_SEC,
+      maxVoiceBatchBytes: env.BUS_MAX_VOICE_BATCH_BYTES,
+      voiceDeadlineMs: env.VOICE_DEADLINE_MS,
+    }),
     jwtSecret: env.JWT_SECRET,
     joinTimeoutMs: env.JOIN_TIMEOUT_MS,
     voice: {
@@ -145,6 +136,23 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     adminApi: env.ADMIN_API,
   };
   return deepFreeze(config);
+}
+
+type BusEnv = Pick<Env, 'BUS' | 'ROCKETMQ_ENDPOINTS' | 'ROCKETMQ_NAMESPACE' | 'ROCKETMQ_VOICE_TOPIC' | 'ROCKETMQ_EVENT_TOPIC' | 'ROCKETMQ_GROUP_PREFIX'>;
+type VoiceLane = Pick<Extract<GatewayConfig['bus'], { kind: 'rocketmq' }>, 'maxVoiceMessagesPerSecond' | 'maxVoiceBatchBytes' | 'voiceDeadlineMs'>;
+
+/** The bus settings from the environment (gateway and admin API alike). */
+export function busConfig(env: BusEnv, voice: VoiceLane): GatewayConfig['bus'] {
+  if (env.BUS === 'memory') return { kind: 'memory' };
+  return {
+    kind: 'rocketmq',
+    endpoints: env.ROCKETMQ_ENDPOINTS,
+    namespace: env.ROCKETMQ_NAMESPACE,
+    voiceTopic: env.ROCKETMQ_VOICE_TOPIC,
+    eventTopic: env.ROCKETMQ_EVENT_TOPIC,
+    consumerGroupPrefix: env.ROCKETMQ_GROUP_PREFIX,
+    ...voice,
+  };
 }
 
 function parseTrustProxy(value: string): boolean | number | string {
