@@ -46,6 +46,10 @@ if command -v mariadb-admin >/dev/null && ! mariadb-admin -h127.0.0.1 -uroot pin
   fi
 fi
 
+if [ -z "${TEST_MYSQL_URL:-}" ] && ! (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then
+  die "MariaDB/MySQL is not reachable at 127.0.0.1:3306 (the persistence and admin tests need it): install it (Debian: apt-get install mariadb-server; this script starts an installed one), or set TEST_MYSQL_URL=mysql://user:password@host:port."
+fi
+
 # --- Type check -------------------------------------------------------------------------
 say "type-checking (tsc -b)"
 npx tsc -b || die "type errors (above)."
