@@ -69,6 +69,8 @@ export interface ClientEvents {
   goaway: (message: GoAwayMessage) => void;
   error: (error: ErrorMessage) => void;
   close: (info: { code: number; reason: string; description: string }) => void;
+  /** Connection state changes (with `reconnect`, a drop is `reconnecting`, not the end). */
+  state: (state: ConnectionState, info: StateInfo) => void;
 }
 
 /** What each close code means for a person. */
@@ -115,6 +117,11 @@ export function describeCloseCode(code: number): string {
   }
 }
 
+function closeInfo(error: unknown): StateInfo & { code?: number } {
+  if (error instanceof VoiceRoomError) return { code: error.code, reason: error.reason, description: describeCloseCode(error.code) };
+  return { description: error instanceof Error ? error.message : String(error) };
+}
+
 export class VoiceRoomError extends Error {
   constructor(
     readonly code: number,
@@ -125,9 +132,42 @@ export class VoiceRoomError extends Error {
   }
 }
 
+export interface ReconnectOptions {
+  /** Gateways to try, in turn, from the one after the current (default: the url in use). */
+  urls?: string[];
+  /** First retry delay (ms; default 250); doubles per failed attempt up to `maxDelayMs` (default 5000), with jitter. */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  /**
+   * When the place in the room is gone (4404, or the resume grace passed), join again with a new
+   * token from here. Without it the client stops (state `closed`).
+   */
+  rejoin?: () => Promise<string>;
+}
+
 export interface ClientOptions {
   /** Defaults to globalThis.WebSocket (browsers, Node 22+). Pass `ws` in Node 20. */
   WebSocket?: WebSocketFactory;
+  /**
+   * Reconnect on its own after a connection drops with a resumable code (RESUMABLE_CLOSE_CODES,
+   * `goaway`): resume on the same or another gateway with backoff, keeping sid, role, mute and
+   * the event order. Off by default.
+   */
+  reconnect?: boolean | ReconnectOptions;
+}
+
+/** `connecting`: first join under way; `live`: in the room; `reconnecting`: resuming after a drop; `closed`: out for good. */
+export type ConnectionState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'closed';
+
+export interface StateInfo {
+  /** The close that caused it, when one did. */
+  code?: number;
+  reason?: string;
+  /** In words, for people. */
+  description?: string;
+  /** Reconnecting: attempt number (1 = first) and when it starts (ms from now). */
+  attempt?: number;
+  retryInMs?: number;
 }
 
 /** Close codes after which the member keeps its place and may resume (docs/protocol.md). */
@@ -153,6 +193,14 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
   private readonly sendBuffer = new Uint8Array(CLIENT_VOICE_HEADER_BYTES + OPUS_MAX_PACKET_BYTES);
   private readonly frame: VoiceFrame = { speaker: 0 as SpeakerId, sequence: 0, timestamp: 0, level: 0, payload: new Uint8Array(0) };
   private refs = 0;
+  /** Connection state (see ConnectionState); changes are emitted as `state`. */
+  state: ConnectionState = 'idle';
+  /** Set by leave() or close(): no reconnecting after that. */
+  private stopped = false;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private attempts = 0;
+  private droppedAt = 0;
+  private goawaySeen = false;
 
   constructor(
     public url: string,
@@ -163,7 +211,19 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
 
   /** Opens the socket and joins with the token; resolves with the `joined` message. */
   connect(token: string): Promise<JoinedMessage> {
-    return this.open(this.url, { type: 'join', token }, 'joined') as Promise<JoinedMessage>;
+    this.stopped = false;
+    if (this.state !== 'reconnecting') this.setState('connecting', {});
+    const joined = this.open(this.url, { type: 'join', token }, 'joined') as Promise<JoinedMessage>;
+    joined.then(
+      () => {
+        this.attempts = 0;
+        this.setState('live', {});
+      },
+      (error: unknown) => {
+        if (this.state === 'connecting') this.setState('closed', closeInfo(error));
+      },
+    );
+    return joined;
   }
 
   /**
@@ -184,7 +244,8 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
     if (previous) {
       previous.onclose = null;
       previous.onmessage = null;
-      if (previous.readyState <= 1) previous.close(CloseCode.Normal, 'reconnecting');
+      // Not 1000: that would mean leaving the room, racing the resume on the new socket.
+      if (previous.readyState <= 1) previous.close(4000, 'reconnecting');
     }
     const socket = new Ctor(url);
     socket.binaryType = 'arraybuffer';
@@ -234,8 +295,111 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
           reject(new VoiceRoomError(event.code, info.reason));
         }
         this.emit('close', info);
+        if (this.socket === socket) this.onSocketClosed(info);
       };
     });
+  }
+
+  // ---- automatic reconnection -------------------------------------------------------------------
+
+  private setState(state: ConnectionState, info: StateInfo): void {
+    if (this.state === state && state !== 'reconnecting') return;
+    this.state = state;
+    this.emit('state', state, info);
+  }
+
+  private reconnectOptions(): ReconnectOptions | undefined {
+    const r = this.options.reconnect;
+    return r === true ? {} : r || undefined;
+  }
+
+  /** The live socket closed: reconnect if allowed and the code says the place is kept. */
+  private onSocketClosed(info: StateInfo & { code: number }): void {
+    if (this.state !== 'live') return; // a failed attempt: its caller decides
+    if (this.stopped || !this.reconnectOptions() || !RESUMABLE_CLOSE_CODES.has(info.code)) {
+      this.setState('closed', info);
+      return;
+    }
+    this.attempts = 0;
+    this.droppedAt = Date.now();
+    this.scheduleReconnect(info);
+  }
+
+  private scheduleReconnect(info: StateInfo): void {
+    const r = this.reconnectOptions() ?? {};
+    const attempt = ++this.attempts;
+    const base = Math.min(r.maxDelayMs ?? 5000, (r.minDelayMs ?? 250) * 2 ** (attempt - 1));
+    // A draining gateway asked to resume at once (goaway, 4504): no wait for the first attempt.
+    const now = attempt === 1 && (this.goawaySeen || info.code === CloseCode.Reconnect);
+    const delay = now ? 0 : Math.round(base * (0.5 + Math.random() / 2));
+    const graceMs = (this.resumed ?? this.joined)?.resumeGraceMs ?? 30_000;
+    if (Date.now() + delay - this.droppedAt > graceMs) {
+      void this.rejoinOrClose({ ...info, description: 'could not resume within the grace period' });
+      return;
+    }
+    this.setState('reconnecting', { ...info, attempt, retryInMs: delay });
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => void this.tryResume(attempt), delay);
+  }
+
+  private nextUrl(attempt: number): string {
+    const urls = this.reconnectOptions()?.urls;
+    if (!urls || urls.length === 0) return this.url;
+    const current = urls.indexOf(this.url);
+    // The first attempt goes back to the same gateway unless it is draining; then round the list.
+    const step = attempt === 1 && !this.goawaySeen ? 0 : 1;
+    return urls[(Math.max(current, 0) + step) % urls.length] as string;
+  }
+
+  private async tryResume(attempt: number): Promise<void> {
+    if (this.stopped || this.state !== 'reconnecting') return;
+    try {
+      await this.resume(this.nextUrl(attempt));
+      this.attempts = 0;
+      this.goawaySeen = false;
+      this.setState('live', {});
+    } catch (error) {
+      if (this.stopped) return;
+      const info = closeInfo(error);
+      if (info.code !== undefined && RESUMABLE_CLOSE_CODES.has(info.code)) this.scheduleReconnect(info);
+      else if (info.code === CloseCode.ResumeFailed) await this.rejoinOrClose(info);
+      else this.setState('closed', info);
+    }
+  }
+
+  /** The place is gone: join again with a fresh token when the caller gave a way to get one. */
+  private async rejoinOrClose(info: StateInfo): Promise<void> {
+    const rejoin = this.reconnectOptions()?.rejoin;
+    if (!rejoin || this.stopped) {
+      this.setState('closed', info);
+      return;
+    }
+    this.setState('reconnecting', { ...info, attempt: ++this.attempts, retryInMs: 0 });
+    try {
+      const token = await rejoin();
+      this.goawaySeen = false;
+      await this.connect(token);
+    } catch (error) {
+      if (this.stopped) return;
+      const next = closeInfo(error);
+      if (next.code !== undefined && RESUMABLE_CLOSE_CODES.has(next.code)) {
+        this.droppedAt = Date.now(); // a new join: the grace no longer applies, keep trying
+        this.scheduleReconnectJoin(next);
+      } else {
+        this.setState('closed', next);
+      }
+    }
+  }
+
+  private scheduleReconnectJoin(info: StateInfo): void {
+    const r = this.reconnectOptions() ?? {};
+    const attempt = ++this.attempts;
+    const delay = Math.round(Math.min(r.maxDelayMs ?? 5000, (r.minDelayMs ?? 250) * 2 ** Math.min(attempt - 1, 10)) * (0.5 + Math.random() / 2));
+    this.setState('reconnecting', { ...info, attempt, retryInMs: delay });
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      if (!this.stopped) void this.rejoinOrClose(info).catch(() => undefined);
+    }, delay);
   }
 
   private onJoined(message: JoinedMessage): void {
@@ -282,6 +446,7 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
         this.emit('speakers', message.speakers);
         return;
       case 'goaway':
+        this.goawaySeen = true;
         this.emit('goaway', message);
         return;
       case 'error':
@@ -376,6 +541,7 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
 
   /** Leaves the room for good (no resume). */
   leave(): void {
+    this.stop();
     const socket = this.socket;
     if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: 'leave' }));
   }
@@ -387,7 +553,15 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
 
   /** Closes the socket. 1000 (the default) leaves the room; other codes keep the place for a resume. */
   close(code: number = CloseCode.Normal, reason = ''): void {
+    this.stop();
     this.socket?.close(code, reason);
+  }
+
+  /** No more reconnecting; the state becomes `closed` when the socket closes. */
+  private stop(): void {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    if (this.state === 'reconnecting') this.setState('closed', { description: 'closed by the application' });
   }
 
   /** Drops the connection without a close handshake, as a lost network would (tests; the place is kept). */
