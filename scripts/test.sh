@@ -50,9 +50,23 @@ if [ -z "${TEST_MYSQL_URL:-}" ] && ! (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/nu
   die "MariaDB/MySQL is not reachable at 127.0.0.1:3306 (the persistence and admin tests need it): install it (Debian: apt-get install mariadb-server; this script starts an installed one), or set TEST_MYSQL_URL=mysql://user:password@host:port."
 fi
 
+# --- Chromium (the page's browser tests) ----------------------------------------------------
+CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian's chromium for the browser tests (apt-get)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+      || die "could not install chromium: run 'apt-get install chromium' (or set CHROMIUM_PATH) and retry."
+  else
+    die "Chromium is needed for the browser tests: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH. No browser is downloaded."
+  fi
+fi
+
 # --- Type check -------------------------------------------------------------------------
 say "type-checking (tsc -b)"
 npx tsc -b || die "type errors (above)."
+say "building the voice-room page (apps/web)"
+node apps/web/build.mjs || die "the page did not build (above)."
 
 # --- RocketMQ ---------------------------------------------------------------------------
 if ! bash rocketmq/rocketmq.sh status >/dev/null 2>&1; then

@@ -3,10 +3,11 @@ import websocket from '@fastify/websocket';
 import { createBus, type Bus, type MemoryExchange } from '@voiceroom/bus';
 import type { AdminConfig, GatewayConfig } from '@voiceroom/config';
 import { connectDatabase, frameworkErrors, registerAdmin } from '@voiceroom/admin';
-import { createDataSource } from '@voiceroom/persistence';
+import { ChatMessageEntity, createDataSource } from '@voiceroom/persistence';
 import type { NodeId } from '@voiceroom/protocol';
 import { GatewayNode } from './gateway-node';
 import { createMetrics } from './metrics';
+import { devTokenRoute, serveWebPage } from './web';
 import { createTokenService } from '@voiceroom/tokens';
 
 declare module 'fastify' {
@@ -45,7 +46,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   const bus =
     options.bus ??
     createBus(nodeId, config.bus.kind === 'memory' ? { kind: 'memory', ...(options.exchange ? { exchange: options.exchange } : {}) } : config.bus, app.log);
-  const node = new GatewayNode(config, bus, createTokenService(config.jwtSecret), app.log);
+  const tokens = createTokenService(config.jwtSecret);
+  const node = new GatewayNode(config, bus, tokens, app.log);
   app.decorate('gateway', node);
   const metrics = createMetrics(node);
 
@@ -72,7 +74,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   app.addHook('onReady', () => {
     void node.start();
   });
-  if (options.admin) await embedAdmin(app, node, options.admin);
+  if (config.devTokens) devTokenRoute(app, node, tokens);
+  if (options.admin) await embedAdmin(app, node, options.admin, config.devTokens);
+  await serveWebPage(app, config);
   app.addHook('preClose', async () => {
     // The drain spreads disconnects over at most half the deadline, leaving the rest for the log.
     await node.close(Math.min(config.drainSpreadMs, config.shutdownDeadlineMs / 2));
@@ -84,9 +88,18 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
  * Single-node mode: the admin API in the gateway process, on the gateway's own view of the
  * cluster (no second node on the log) and the configured database (SQLite by default).
  */
-async function embedAdmin(app: FastifyInstance, node: GatewayNode, admin: AdminConfig): Promise<void> {
+async function embedAdmin(app: FastifyInstance, node: GatewayNode, admin: AdminConfig, devRoutes: boolean): Promise<void> {
   const ds = createDataSource({ url: admin.databaseUrl, connectTimeoutMs: admin.dbTimeoutMs });
   const parts = await registerAdmin(app, { config: admin, ds, cluster: node.clusterPort() });
+  if (devRoutes) {
+    // The page's chat history in development (no credentials: DEV_TOKENS is never on in production).
+    app.get('/dev/rooms/:room/messages', async (request, reply) => {
+      const { room } = request.params as { room: string };
+      if (!ds.isInitialized) return reply.code(503).send({ error: { code: 'DATABASE_UNAVAILABLE', message: 'the database is not connected yet' } });
+      const rows = await ds.getRepository(ChatMessageEntity).find({ where: { roomId: room }, order: { id: 'DESC' }, take: 50 });
+      return { items: rows.map((m) => ({ id: m.id, kind: m.kind, userId: m.authorId, name: m.authorName, text: m.body, sentAt: new Date(m.sentAt).toISOString() })) };
+    });
+  }
   let closed = false;
   app.addHook('onReady', () => {
     void connectDatabase(ds, { url: admin.databaseUrl, bootstrapKey: admin.bootstrapKey }, app.log, () => closed).then((ok) => {

@@ -55,6 +55,10 @@ export interface GatewayConfig {
   readonly trustProxy: boolean | number | string;
   /** Serve the admin API from this process too (single-node mode); its settings come from loadAdminConfig. */
   readonly adminApi: 'off' | 'embedded';
+  /** POST /dev/token (and, with the embedded admin API, GET /dev/rooms/:room/messages) for the page in development. */
+  readonly devTokens: boolean;
+  /** The built page to serve at /: a directory, '' for the default (apps/web/dist if built), or 'off'. */
+  readonly webRoot: string;
 }
 
 export class ConfigError extends Error {
@@ -86,6 +90,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       problems.push('JWT_SECRET: production needs a secret of at least 32 characters (not the development default)');
     }
     if (env.NODE_ID === undefined) problems.push('NODE_ID: production needs a stable node id (e.g. the pod name)');
+    if (env.DEV_TOKENS === 'true') problems.push('DEV_TOKENS: hands join tokens to anyone; never in production');
   }
   if (env.NODE_TIMEOUT_MS < 3 * env.NODE_BEAT_INTERVAL_MS) {
     problems.push('NODE_TIMEOUT_MS: must be at least 3 × NODE_BEAT_INTERVAL_MS, or live nodes would be declared lost');
@@ -134,6 +139,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     speakersIntervalMs: env.SPEAKERS_INTERVAL_MS,
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     adminApi: env.ADMIN_API,
+    devTokens: env.DEV_TOKENS === 'true',
+    webRoot: env.WEB_ROOT,
   };
   return deepFreeze(config);
 }

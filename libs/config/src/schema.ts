@@ -58,6 +58,11 @@ export const EnvSchema = Type.Object({
     default: 'off',
     description: 'embedded: this gateway also serves the admin API (/v1, /docs) with the admin settings (DATABASE_URL, ...)',
   }),
+  DEV_TOKENS: Type.Union([Type.Literal('false'), Type.Literal('true')], {
+    default: 'false',
+    description: 'true: POST /dev/token hands a join token to anyone (development only; refused in production)',
+  }),
+  WEB_ROOT: Type.String({ default: '', description: 'Directory of the built voice-room page served at / (default: apps/web/dist when built; "off": none)' }),
   SPEAKERS_INTERVAL_MS: Int(50, 10_000, 250, 'How often each room\'s active speakers are checked (announced when they change)'),
 });
 

@@ -6,3 +6,4 @@ export * from './tokens';
 export * from './voice-client';
 export * from './mysql';
 export * from './tcp-proxy';
+export * from './browser';

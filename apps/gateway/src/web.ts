@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import type { GatewayConfig } from '@voiceroom/config';
+import { isValidId, MAX_NAME_LENGTH, type Role, type RoomId } from '@voiceroom/protocol';
+import type { TokenService } from '@voiceroom/tokens';
+import type { GatewayNode } from './gateway-node';
+
+/** apps/web/dist, from this file in src/ or in dist/. */
+const DEFAULT_WEB_ROOT = resolve(__dirname, '../../web/dist');
+
+/** Where the built page is, or undefined when none is to be served. */
+export function webRoot(config: GatewayConfig): string | undefined {
+  if (config.webRoot === 'off') return undefined;
+  const root = config.webRoot === '' ? DEFAULT_WEB_ROOT : resolve(config.webRoot);
+  return existsSync(join(root, 'index.html')) ? root : undefined;
+}
+
+/** Serves the voice-room page (static files) at `/`. Returns the directory, or undefined. */
+export async function serveWebPage(app: FastifyInstance, config: GatewayConfig): Promise<string | undefined> {
+  const root = webRoot(config);
+  if (!root) {
+    if (config.webRoot !== 'off' && config.webRoot !== '') app.log.warn({ webRoot: config.webRoot }, 'WEB_ROOT has no index.html: the page is not served');
+    return undefined;
+  }
+  await app.register(fastifyStatic, { root, prefix: '/', index: 'index.html', decorateReply: false, cacheControl: true, maxAge: 60_000 });
+  return root;
+}
+
+/** A user id from a display name: its id-safe characters and a random suffix. */
+function userIdFor(name: string): string {
+  const stem = name.normalize('NFKD').replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'user';
+  return `${stem}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Development only (DEV_TOKENS=true, refused in production): `POST /dev/token` hands a join token
+ * to anyone for a name and a room, so the page works with no backend. The first member of a
+ * room (no host in it now) becomes its host; everyone else asks to speak.
+ */
+export function devTokenRoute(app: FastifyInstance, node: GatewayNode, tokens: TokenService): void {
+  app.post(
+    '/dev/token',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'room'],
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: MAX_NAME_LENGTH },
+            room: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { name, room } = request.body as { name: string; room: string };
+      if (!isValidId(room)) return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: 'room: 1-64 characters of [A-Za-z0-9_.:-]', field: '/body/room' } });
+      const live = node.state.rooms.get(room as RoomId);
+      const hasHost = !!live && [...live.members.values()].some((m) => m.role === 'host');
+      const role: Role = hasHost ? 'speaker' : 'host';
+      const userId = userIdFor(name);
+      const token = tokens.sign({ userId, room, role, name: name.trim() }, 3600);
+      return { token, userId, room, role };
+    },
+  );
+}

@@ -1,0 +1,105 @@
+/**
+ * The voice-room page in real Chromium (Debian's, headless, fake microphone playing a 440 Hz
+ * tone), against two gateway PROCESSES joined by the real RocketMQ. Each page is served by, and
+ * talks to, its own gateway.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { GatewayProcess, launchChromium, REPO_ROOT, requireRocketMQ, waitFor, writeToneWav } from '@voiceroom/testkit';
+
+const RUN = Date.now().toString(36);
+const ROOM = `web-${RUN}`;
+const OTHER_ROOM = `web-other-${RUN}`;
+const ENV = { DEV_TOKENS: 'true', NODE_BEAT_INTERVAL_MS: '500', NODE_TIMEOUT_MS: '3000', CLUSTER_SYNC_TIMEOUT_MS: '1500' };
+
+let gw1: GatewayProcess;
+let gw2: GatewayProcess;
+let browser: Browser;
+
+interface PageView {
+  state: string;
+  self?: { sid: number; role: string; muted: boolean; name?: string };
+  members: { sid: number; name?: string }[];
+  audio?: { framesEncoded: number; framesDecoded: number; decodedFrames: Record<number, number>; decodedPeakRms: Record<number, number>; played: Record<number, { rms: number }> };
+}
+const view = (page: Page) => page.evaluate(() => (window as unknown as { voiceroom: PageView }).voiceroom as PageView).then((v) => JSON.parse(JSON.stringify(v)) as PageView);
+
+async function openAndJoin(gateway: GatewayProcess, name: string, room: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 640 } });
+  const page = await context.newPage();
+  await page.goto(`${gateway.httpUrl}/?name=${encodeURIComponent(name)}&room=${room}`);
+  await page.click('#join');
+  await page.waitForFunction(() => (window as unknown as { voiceroom: PageView }).voiceroom.state === 'live', null, { timeout: 30_000 });
+  return page;
+}
+
+const rosterNames = (page: Page) => page.$$eval('#roster li .who', (els) => els.map((e) => e.textContent ?? '').sort());
+
+beforeAll(async () => {
+  await requireRocketMQ();
+  execFileSync(process.execPath, [join(REPO_ROOT, 'apps/web/build.mjs')], { stdio: 'ignore' });
+  const dir = mkdtempSync(join(tmpdir(), 'voiceroom-web-'));
+  const tone = join(dir, 'tone.wav');
+  writeToneWav(tone);
+  [gw1, gw2, browser] = await Promise.all([
+    GatewayProcess.start({ nodeId: `e2e-web-1-${RUN}`, env: ENV }),
+    GatewayProcess.start({ nodeId: `e2e-web-2-${RUN}`, env: ENV }),
+    launchChromium({ audioFile: tone }),
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([gw1?.stop(), gw2?.stop()]);
+});
+
+it('two pages on different gateways see each other, hear each other (decoded, not silent), and mute stops it; another room hears nothing', async () => {
+  const alice = await openAndJoin(gw1, 'Alice', ROOM);
+  const bob = await openAndJoin(gw2, 'Bob', ROOM);
+  const carol = await openAndJoin(gw1, 'Carol', OTHER_ROOM);
+
+  // Both rosters show both members, with roles (the first in the room is its host).
+  for (const [page, expected] of [[alice, 'Alice (you),Bob'], [bob, 'Alice,Bob (you)']] as const) {
+    await waitFor('both in the roster', async () => (await rosterNames(page)).join() === expected, 20_000);
+  }
+  expect(await alice.textContent('#roster li[data-sid] .badge')).toBe('host');
+
+  // Audio from Alice is decoded at Bob (across gateways and RocketMQ) and is a tone, not silence.
+  const a = await view(alice);
+  const b = await view(bob);
+  const aliceSid = a.self!.sid;
+  const bobSid = b.self!.sid;
+  // Silence decodes to RMS ~0; the 440 Hz tone, after the browser's echo cancellation and noise
+  // suppression, to a few hundredths.
+  await waitFor('Alice decoded at Bob', async () => ((await view(bob)).audio?.decodedPeakRms[aliceSid] ?? 0) > 0.02, 20_000);
+  await waitFor('Bob decoded at Alice', async () => ((await view(alice)).audio?.decodedPeakRms[bobSid] ?? 0) > 0.02, 20_000);
+  await waitFor('Alice played at Bob', async () => ((await view(bob)).audio?.played[aliceSid]?.rms ?? 0) > 0.01, 20_000);
+
+  // Chat typed on one page arrives on the other.
+  await alice.fill('#chat-text', 'hello from the page');
+  await alice.click('#chat-form button');
+  await bob.waitForSelector('#messages li.chat:has-text("hello from the page")', { timeout: 10_000 });
+
+  // Mute stops Alice's audio at Bob.
+  await alice.click('#mute');
+  await alice.waitForTimeout(800); // frames already in flight
+  const before = (await view(bob)).audio!.decodedFrames[aliceSid] ?? 0;
+  await alice.waitForTimeout(2000);
+  const after = (await view(bob)).audio!.decodedFrames[aliceSid] ?? 0;
+  expect(after - before).toBe(0);
+  // ...while Bob is still heard at Alice.
+  const bobBefore = (await view(alice)).audio!.decodedFrames[bobSid] ?? 0;
+  await waitFor('Bob still heard', async () => ((await view(alice)).audio!.decodedFrames[bobSid] ?? 0) > bobBefore + 20, 10_000);
+
+  // The page in another room decodes nothing and lists nobody.
+  const c = await view(carol);
+  expect(c.members).toEqual([]);
+  expect(c.audio!.framesDecoded).toBe(0);
+  expect(c.audio!.framesEncoded).toBeGreaterThan(0); // it was sending all along
+
+  mkdirSync(join(REPO_ROOT, 'artifacts'), { recursive: true });
+  await bob.screenshot({ path: join(REPO_ROOT, 'artifacts', 'web-room.png') });
+});
