@@ -103,3 +103,34 @@ it('two pages on different gateways see each other, hear each other (decoded, no
   mkdirSync(join(REPO_ROOT, 'artifacts'), { recursive: true });
   await bob.screenshot({ path: join(REPO_ROOT, 'artifacts', 'web-room.png') });
 });
+
+it('host controls and hands work from the page: demote, raise hand, accept, host mute (shown in words)', async () => {
+  const room = `web-host-${RUN}`;
+  const host = await openAndJoin(gw1, 'Hana', room);
+  const guest = await openAndJoin(gw2, 'Gus', room);
+  const gusRow = (page: Page) => page.locator('#roster li', { hasText: 'Gus' });
+  await gusRow(host).waitFor({ timeout: 20_000 });
+  expect(await guest.textContent('#self-info')).toBe('You are on the air.');
+
+  await gusRow(host).getByRole('button', { name: 'To listeners' }).click();
+  await guest.waitForSelector('#hand:not([hidden])', { timeout: 10_000 });
+  expect(await guest.textContent('#self-info')).toContain('You are listening');
+  await guest.click('#hand');
+  await gusRow(host).locator('.badge.hand').waitFor({ timeout: 10_000 });
+  await gusRow(host).getByRole('button', { name: 'Accept' }).click();
+  await guest.waitForFunction(() => (window as unknown as { voiceroom: PageView }).voiceroom.self?.role === 'speaker', null, { timeout: 10_000 });
+
+  await gusRow(host).getByRole('button', { name: 'Mute' }).click();
+  await guest.waitForSelector('#self-info:has-text("A host muted you.")', { timeout: 10_000 });
+  await gusRow(host).locator('.badge.muted').waitFor({ timeout: 10_000 });
+  const guestSid = (await view(guest)).self!.sid;
+  await host.waitForTimeout(800);
+  const before = (await view(host)).audio!.decodedFrames[guestSid] ?? 0;
+  await host.waitForTimeout(1500);
+  expect(((await view(host)).audio!.decodedFrames[guestSid] ?? 0) - before).toBe(0); // the page stops sending
+
+  await gusRow(host).getByRole('button', { name: 'Kick' }).click();
+  await guest.waitForSelector('#error:has-text("removed you from the room")', { timeout: 10_000 });
+  expect(await guest.getAttribute('#state', 'data-state')).toBe('closed');
+});
+
