@@ -1,6 +1,8 @@
 /**
- * The lean client side of the benchmark: raw `ws` sockets, one pacing timer for every speaker,
- * frames written pre-framed from reused buffers, received frames read in place.
+ * The client side of the voice benchmark. Members are SDK clients (libs/client: the one client
+ * implementation of the protocol, which joins, parses every server message and frame); the send
+ * path stays lean: one pacing timer for every speaker, frames written pre-framed from reused
+ * buffers straight onto each client's TCP socket, and received frames read in place.
  *
  * Frame sent by speaker k (voice header + payload, docs/protocol.md):
  *   header  kind 0x01, level, sequence, capture timestamp = Date.now() mod 2^32
@@ -12,10 +14,18 @@
  */
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { CLIENT_VOICE_HEADER_BYTES, FRAME_KIND_VOICE, SERVER_VOICE_HEADER_BYTES } from '@voiceroom/protocol';
+import { VoiceRoomClient, type VoiceFrame, type WebSocketFactory } from '@voiceroom/client';
+import { CLIENT_VOICE_HEADER_BYTES, FRAME_KIND_VOICE } from '@voiceroom/protocol';
 import { Histogram } from './histogram';
 
 export const FRAME_INTERVAL_MS = 20;
+/** `ws` without compression, as the gateway expects; the SDK constructs it with the url only. */
+class BenchSocket extends WebSocket {
+  constructor(url: string) {
+    super(url, { perMessageDeflate: false });
+  }
+}
+
 /** Buffers per speaker, reused in turn; a copy is made only if the socket still holds unsent bytes. */
 const SEND_RING = 8;
 /** A speaker more than this far behind drops its backlog instead of bursting it. */
@@ -29,6 +39,7 @@ export interface Member {
   /** Index of the gateway node the member is connected to. */
   readonly node: number;
   readonly userId: string;
+  client: VoiceRoomClient;
   ws: WebSocket;
   socket: Socket | undefined;
   sid: number;
@@ -61,8 +72,11 @@ export class LoadGenerator {
   readonly members: Member[] = [];
   readonly speakers: Speaker[] = [];
   private readonly speakersBySid = new Map<number, Speaker>();
-  /** Every socket opened, joined or not, so that all can be closed. */
-  private readonly sockets = new Set<WebSocket>();
+  /** Every client made, joined or not, so that all can be closed. */
+  private readonly clients = new Set<VoiceRoomClient>();
+  /** Scratch for reading a payload's send time and speaker index without allocating. */
+  private readonly scratch = new Uint8Array(12);
+  private readonly scratchView = new DataView(this.scratch.buffer);
 
   winStart = Infinity;
   winEnd = Infinity;
@@ -102,76 +116,46 @@ export class LoadGenerator {
     private readonly nodeCount: number,
   ) {}
 
-  /** Opens a socket to `url`, joins with `token`; resolves once `joined` arrived. */
-  connect(member: Omit<Member, 'ws' | 'socket' | 'sid' | 'receivedWin'>, url: string, token: string, expectNode: string, timeoutMs: number): Promise<Member> {
-    return new Promise((resolve, reject) => {
-      if (this.shuttingDown) {
-        reject(new Error('shutting down'));
-        return;
-      }
-      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs });
-      this.sockets.add(ws);
-      const m: Member = { ...member, ws, socket: undefined, sid: 0, receivedWin: 0 };
-      let joined = false;
-      const timer = setTimeout(() => {
-        ws.terminate();
+  /** An SDK client joins `url` with `token`; resolves once `joined` arrived (on the expected node). */
+  connect(member: Omit<Member, 'client' | 'ws' | 'socket' | 'sid' | 'receivedWin'>, url: string, token: string, expectNode: string, timeoutMs: number): Promise<Member> {
+    if (this.shuttingDown) return Promise.reject(new Error('shutting down'));
+    const client = new VoiceRoomClient(url, { WebSocket: BenchSocket as unknown as WebSocketFactory });
+    this.clients.add(client);
+    let joined = false;
+    const m: Member = { ...member, client, ws: undefined as unknown as WebSocket, socket: undefined, sid: 0, receivedWin: 0 };
+    client.on('voice', (frame) => this.onVoice(m, frame));
+    client.on('error', (error) => this.countErrorMessage(JSON.stringify(error)));
+    client.on('close', ({ code, reason }) => {
+      if (!joined || this.shuttingDown) return;
+      this.problems.closes++;
+      const key = `${code} ${reason}`.trim();
+      this.problems.closeReasons[key] = (this.problems.closeReasons[key] ?? 0) + 1;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        client.drop();
         reject(new Error(`member ${m.userId}: no 'joined' within ${timeoutMs} ms`));
       }, timeoutMs);
-      ws.on('open', () => {
-        m.socket = (ws as unknown as { _socket: Socket })._socket;
-        ws.send(JSON.stringify({ type: 'join', token }));
-      });
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
-        if (isBinary) {
-          this.onVoice(m, data);
-          return;
-        }
-        const text = data.toString('utf8');
-        if (!joined) {
-          let message: { type?: string; self?: { sid?: number }; node?: string; message?: string; code?: string };
-          try {
-            message = JSON.parse(text) as typeof message;
-          } catch {
-            return;
-          }
-          if (message.type === 'joined' && typeof message.self?.sid === 'number') {
-            if (message.node !== expectNode) {
-              clearTimeout(timer);
-              ws.terminate();
-              reject(new Error(`member ${m.userId} joined on node '${message.node}', expected '${expectNode}'`));
-              return;
-            }
-            joined = true;
-            m.sid = message.self.sid;
-            clearTimeout(timer);
-            this.members.push(m);
-            resolve(m);
-          } else if (message.type === 'error') {
-            this.countErrorMessage(text);
-          }
-        } else if (text.includes('"type":"error"')) {
-          this.countErrorMessage(text);
-        }
-      });
-      ws.on('error', (error) => {
-        this.problems.socketErrors++;
-        if (!joined) {
-          clearTimeout(timer);
-          reject(new Error(`member ${m.userId}: ${String(error)}`));
-        }
-      });
-      ws.on('close', (code: number, reason: Buffer) => {
-        if (!joined) {
-          clearTimeout(timer);
-          reject(new Error(`member ${m.userId}: socket closed before joined (${code} ${reason.toString()})`));
-          return;
-        }
-        if (this.shuttingDown) return;
-        this.problems.closes++;
-        const key = `${code} ${reason.toString()}`.trim();
-        this.problems.closeReasons[key] = (this.problems.closeReasons[key] ?? 0) + 1;
-      });
     });
+    return Promise.race([client.connect(token), timeout])
+      .then((welcome) => {
+        if (welcome.node !== expectNode) {
+          client.drop();
+          throw new Error(`member ${m.userId} joined on node '${welcome.node}', expected '${expectNode}'`);
+        }
+        joined = true;
+        m.ws = client.transport as unknown as WebSocket;
+        m.socket = (m.ws as unknown as { _socket: Socket })._socket;
+        m.sid = welcome.self.sid;
+        this.members.push(m);
+        return m;
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof Error && error.message.startsWith('member '))) this.problems.socketErrors++;
+        throw error instanceof Error && error.message.startsWith('member ') ? error : new Error(`member ${m.userId}: ${String(error)}`);
+      })
+      .finally(() => clearTimeout(timer));
   }
 
   private countErrorMessage(text: string): void {
@@ -305,29 +289,33 @@ export class LoadGenerator {
     }
   }
 
-  private onVoice(member: Member, data: Buffer): void {
+  /** A frame the SDK parsed (it drops malformed ones; `malformed` counts short payloads). */
+  private onVoice(member: Member, frame: VoiceFrame): void {
     const t = now();
     this.arrivals++;
-    if (data.length < SERVER_VOICE_HEADER_BYTES + 12 || data[0] !== FRAME_KIND_VOICE) {
+    const payload = frame.payload;
+    if (payload.length < 12) {
       this.malformed++;
       return;
     }
-    const speaker = this.speakersBySid.get(data.readUInt32BE(8));
+    const speaker = this.speakersBySid.get(frame.speaker);
     if (!speaker) {
       this.unknownSpeaker++;
       return;
     }
-    if (speaker.member.room !== member.room || data.readUInt32LE(SERVER_VOICE_HEADER_BYTES + 8) !== speaker.index) {
+    const scratch = this.scratch;
+    for (let i = 0; i < 12; i++) scratch[i] = payload[i] as number;
+    if (speaker.member.room !== member.room || this.scratchView.getUint32(8, true) !== speaker.index) {
       this.wrongRoom++;
       return;
     }
-    const sent = data.readDoubleLE(SERVER_VOICE_HEADER_BYTES);
+    const sent = this.scratchView.getFloat64(0, true);
     if (!(sent >= this.winStart && sent < this.winEnd)) {
       this.deliveredOutsideWindow++;
       return;
     }
     member.receivedWin++;
-    const wire = ((Date.now() >>> 0) - data.readUInt32BE(4)) >>> 0;
+    const wire = ((Date.now() >>> 0) - frame.timestamp) >>> 0;
     if (speaker.member.node === member.node) {
       this.deliveredSame++;
       this.latencySame.record(t - sent);
@@ -360,7 +348,7 @@ export class LoadGenerator {
   terminateAll(): void {
     this.shuttingDown = true;
     this.stopSending();
-    for (const ws of this.sockets) ws.terminate();
+    for (const client of this.clients) client.drop();
   }
 
   get nodes(): number {

@@ -502,6 +502,11 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
     this.emit('voice', frame);
   }
 
+  /** The current socket (tools that write pre-framed bytes, such as the benchmark); undefined before connect. */
+  get transport(): WebSocketLike | undefined {
+    return this.socket;
+  }
+
   /** Sends one encoded Opus packet. `timestamp` is ms (mod 2^32), `level` 0 (loud) .. 127 (silent). */
   sendVoice(sequence: number, timestamp: number, level: number, payload: Uint8Array): void {
     const socket = this.socket;
