@@ -2,7 +2,8 @@
  * The voice-room page: join form → token (dev endpoint, or `?token=`) → SDK with automatic
  * reconnect → roster, speaking indicators, mute, hand, host controls, chat. Audio in
  * audio/engine.ts. Page options in the query string:
- *   ?gateway=wss://host/ws   the WebSocket to use (default: this origin's /ws)
+ *   ?gateway=wss://a/ws,wss://b/ws   the gateway WebSocket(s) (default: this origin's /ws); with
+ *                                    several, a reconnect moves on to the next when one is away
  *   ?token=...               a join token from your backend (skips the dev token endpoint)
  *   ?name=Alice&room=lobby   prefill the form
  */
@@ -11,7 +12,7 @@ import type { MemberInfo, SpeakerId } from '@voiceroom/protocol';
 import { AudioEngine, audioSupported } from './audio/engine';
 
 const params = new URLSearchParams(location.search);
-const gatewayUrl = params.get('gateway') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const gatewayUrls = (params.get('gateway') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`).split(',').filter(Boolean);
 const base = location.pathname.replace(/[^/]*$/, '');
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -39,6 +40,8 @@ let audio: AudioEngine | undefined;
 let micMuted = false;
 let sequence = 0;
 const speaking = new Map<number, number>(); // sid → until (ms)
+/** Every connection state the page went through (shown in the pill; kept for tests). */
+const stateLog: ConnectionState[] = [];
 
 function showError(text: string | undefined): void {
   const box = $('error');
@@ -47,6 +50,7 @@ function showError(text: string | undefined): void {
 }
 
 function setState(state: ConnectionState, info: StateInfo = {}): void {
+  stateLog.push(state);
   const pill = $('state');
   pill.dataset.state = state;
   let words = STATE_WORDS[state];
@@ -169,7 +173,7 @@ async function join(name: string, room: string): Promise<void> {
   await engine.start(); // inside the click: browsers allow audio to start here
   audio = engine;
   const token = await fetchToken(name, room);
-  const c = new VoiceRoomClient(gatewayUrl, { reconnect: { rejoin: () => fetchToken(name, room) } });
+  const c = new VoiceRoomClient(gatewayUrls[0] as string, { reconnect: { urls: gatewayUrls, rejoin: () => fetchToken(name, room) } });
   client = c;
   c.on('state', (state, info) => setState(state, info));
   c.on('roster', renderRoster);
@@ -250,6 +254,12 @@ setInterval(() => {
 (window as unknown as { voiceroom: unknown }).voiceroom = {
   get state() {
     return client?.state ?? 'idle';
+  },
+  get states() {
+    return [...stateLog];
+  },
+  get gateway() {
+    return client?.url;
   },
   get self() {
     return client?.self;

@@ -134,3 +134,32 @@ it('host controls and hands work from the page: demote, raise hand, accept, host
   expect(await guest.getAttribute('#state', 'data-state')).toBe('closed');
 });
 
+// Last: it stops gateway 1.
+it('shows reconnecting, then live again on the other gateway when its gateway drains; the peer sees no leave', async () => {
+  const room = `web-move-${RUN}`;
+  const peer = await openAndJoin(gw2, 'Pia', room);
+  const context = await browser.newContext();
+  const mover = await context.newPage();
+  // Served by gateway 1, with both gateways to use (the first is its own).
+  await mover.goto(`${gw1.httpUrl}/?name=Max&room=${room}&gateway=${encodeURIComponent(`${gw1.wsUrl},${gw2.wsUrl}`)}`);
+  await mover.click('#join');
+  await mover.waitForFunction(() => (window as unknown as { voiceroom: PageView }).voiceroom.state === 'live', null, { timeout: 30_000 });
+  await peer.locator('#roster li', { hasText: 'Max' }).waitFor({ timeout: 20_000 });
+  const sid = (await view(mover)).self!.sid;
+
+  await gw1.stop(); // SIGTERM: goaway, 4504, resume elsewhere
+  await mover.waitForFunction(
+    (url) => {
+      const v = (window as unknown as { voiceroom: PageView & { gateway?: string } }).voiceroom;
+      return v.state === 'live' && v.gateway === url;
+    },
+    gw2.wsUrl,
+    { timeout: 30_000 },
+  );
+  const states = await mover.evaluate(() => (window as unknown as { voiceroom: { states: string[] } }).voiceroom.states);
+  expect(states).toEqual(['connecting', 'live', 'reconnecting', 'live']);
+  expect((await view(mover)).self!.sid).toBe(sid);
+  expect(await peer.locator('#messages li.system', { hasText: 'Max left' }).count()).toBe(0);
+  expect(await mover.getAttribute('#state', 'data-state')).toBe('live');
+});
+

@@ -78,6 +78,10 @@ export function describeCloseCode(code: number): string {
   switch (code) {
     case CloseCode.Normal:
       return 'disconnected';
+    case 1001:
+      return 'the server is going away; reconnect';
+    case 1006:
+      return 'the connection was lost';
     case CloseCode.MessageTooBig:
       return 'a message was too large for the server';
     case CloseCode.InternalError:
