@@ -16,7 +16,7 @@ if [ "$ADMIN_API" = embedded ] && [ -z "${ADMIN_BOOTSTRAP_KEY:-}" ] && [ "${NODE
   echo "npm start: admin API key for this development run: $ADMIN_BOOTSTRAP_KEY (set ADMIN_BOOTSTRAP_KEY to choose one)" >&2
 fi
 # The voice-room page (apps/web/dist), rebuilt when a source is newer than the bundle.
-if [ ! -f apps/web/dist/app.js ] || [ -n "$(find apps/web/src libs/client/src libs/protocol/src -newer apps/web/dist/app.js -print -quit)" ]; then
+if [ ! -f apps/web/dist/app.js ] || [ -n "$(find apps/web/src apps/web/build.mjs libs/client/src libs/protocol/src -newer apps/web/dist/app.js -print -quit)" ]; then
   echo "npm start: building the voice-room page (apps/web)…" >&2
   node apps/web/build.mjs >&2
 fi

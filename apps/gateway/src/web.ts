@@ -37,8 +37,9 @@ function userIdFor(name: string): string {
 
 /**
  * Development only (DEV_TOKENS=true, refused in production): `POST /dev/token` hands a join token
- * to anyone for a name and a room, so the page works with no backend. The first member of a
- * room (no host in it now) becomes its host; everyone else asks to speak.
+ * to anyone for a name and a room, so the page works with no backend. A token asked for a room
+ * with no host in it now is a host's (so two asked before anyone joined are both hosts); the
+ * others are speakers (listeners when every seat is taken).
  */
 export function devTokenRoute(app: FastifyInstance, node: GatewayNode, tokens: TokenService): void {
   app.post(

@@ -42,7 +42,7 @@ it('resumes by itself after the connection drops: same sid, missed chat replayed
   alice.on('chat', (m) => chats.push(m.text));
   await alice.connect(joinToken('alice', 'r1'));
   const sid = alice.self!.sid;
-  (alice as unknown as { drop(): void }).drop();
+  alice.drop();
   await waitFor('alice reconnecting', () => alice.state === 'reconnecting');
   host.chat('said while alice was away');
   await waitFor('alice live again', () => alice.state === 'live');
@@ -73,7 +73,7 @@ it('joins again with a fresh token when its place is gone (grace over), and stop
   const { client: carol, states } = client(gw.url, { minDelayMs: 1500, rejoin: async () => (tokens++, joinToken('carol', 'r3')) });
   await carol.connect(joinToken('carol', 'r3'));
   const firstSid = carol.self!.sid;
-  (carol as unknown as { drop(): void }).drop();
+  carol.drop();
   await waitFor('carol live again', () => states.length === 4 && carol.state === 'live', 10_000).catch((e) => { throw new Error(`${e} states=${states.join()}`); });
   expect(tokens).toBe(1);
   expect(carol.self!.sid).not.toBe(firstSid);
@@ -82,7 +82,7 @@ it('joins again with a fresh token when its place is gone (grace over), and stop
 
   const { client: dave } = client(gw.url, { minDelayMs: 1500 });
   await dave.connect(joinToken('dave', 'r3'));
-  (dave as unknown as { drop(): void }).drop();
+  dave.drop();
   await waitFor('dave closed for good', () => dave.state === 'closed', 10_000);
 });
 
@@ -101,4 +101,22 @@ it('moves to another gateway when its own drains (goaway), resuming at once', as
   await waitFor('erin live on the other gateway', () => erin.state === 'live' && erin.url === two.url);
   expect(states).toEqual(['connecting', 'live', 'reconnecting', 'live']);
   expect(host.events).toEqual(['joined:erin']);
+});
+
+it('refuses commands locally while reconnecting, and close() during a reconnect ends it for good', async () => {
+  const gw = await startGateway({ RESUME_GRACE_MS: '10000', DRAIN_SPREAD_MS: '0' });
+  gateways.push(gw.app);
+  await peer(gw.url, 'host', 'r5');
+  const { client: fay, states } = client(gw.url, { minDelayMs: 2000 });
+  const errors: string[] = [];
+  fay.on('error', (e) => errors.push(e.code));
+  await fay.connect(joinToken('fay', 'r5'));
+  fay.drop();
+  await waitFor('fay reconnecting', () => fay.state === 'reconnecting');
+  fay.chat('lost?');
+  expect(errors).toEqual(['UNAVAILABLE']);
+  fay.close();
+  expect(fay.state).toBe('closed');
+  await new Promise((r) => setTimeout(r, 2500)); // past the first retry's time
+  expect(states).toEqual(['connecting', 'live', 'reconnecting', 'closed']);
 });

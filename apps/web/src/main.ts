@@ -40,6 +40,8 @@ let audio: AudioEngine | undefined;
 let micMuted = false;
 let sequence = 0;
 const speaking = new Map<number, number>(); // sid → until (ms)
+/** A frame at this level or louder (0 loudest … 127 silence, about −dBov) counts as speech. */
+const SPEAKING_LEVEL = 60;
 /** Every connection state the page went through (shown in the pill; kept for tests). */
 const stateLog: ConnectionState[] = [];
 
@@ -58,6 +60,8 @@ function setState(state: ConnectionState, info: StateInfo = {}): void {
   pill.textContent = words;
   if (state === 'closed' && info.code !== undefined && info.code !== 1000) {
     showError(`Disconnected: ${info.description ?? describeCloseCode(info.code)}${info.reason ? ` (${info.reason})` : ''}.`);
+  } else if (state === 'closed' && info.code === undefined && info.description && info.description !== 'closed by the application') {
+    showError(`Disconnected: ${info.description}.`);
   }
   if (state === 'closed') {
     void audio?.stop();
@@ -72,8 +76,10 @@ async function fetchToken(name: string, room: string): Promise<string> {
   const given = params.get('token');
   if (given) return given;
   const res = await fetch(`${base}dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, room }) });
-  if (res.status === 404) throw new Error('This server does not hand out tokens (no dev token endpoint): open the page with ?token=… from your backend.');
-  const body = (await res.json()) as { token?: string; error?: { message?: string } };
+  const noEndpoint = 'This server does not hand out tokens (no dev token endpoint): open the page with ?token=… from your backend.';
+  if (res.status === 404 || res.status === 405) throw new Error(noEndpoint);
+  const body = (await res.json().catch(() => undefined)) as { token?: string; error?: { message?: string } } | undefined;
+  if (!body) throw new Error(noEndpoint);
   if (!res.ok || !body.token) throw new Error(body.error?.message ?? `could not get a token (HTTP ${res.status})`);
   return body.token;
 }
@@ -196,7 +202,7 @@ async function join(name: string, room: string): Promise<void> {
     renderRoster();
   });
   c.on('voice', (frame) => {
-    speaking.set(frame.speaker, Date.now() + 300);
+    if (frame.level < SPEAKING_LEVEL) speaking.set(frame.speaker, Date.now() + 300);
     audio?.receive(frame.speaker, frame.sequence, frame.payload);
   });
   await c.connect(token);
@@ -209,7 +215,7 @@ async function join(name: string, room: string): Promise<void> {
   await engine.startMicrophone((payload, level, ts) => {
     if (!canSpeakNow()) return;
     client?.sendVoice(sequence++ & 0xffff, ts, level, payload);
-    if (client?.self && level < 60) speaking.set(client.self.sid, Date.now() + 300);
+    if (client?.self && level < SPEAKING_LEVEL) speaking.set(client.self.sid, Date.now() + 300);
   });
   engine.sending = canSpeakNow();
 }

@@ -137,7 +137,10 @@ export class VoiceRoomError extends Error {
 }
 
 export interface ReconnectOptions {
-  /** Gateways to try, in turn, from the one after the current (default: the url in use). */
+  /**
+   * Gateways to use (default: the url in use). The first attempt after a drop goes back to the
+   * same one, unless it is draining (goaway); later attempts take the next in the list, in turn.
+   */
   urls?: string[];
   /** First retry delay (ms; default 250); doubles per failed attempt up to `maxDelayMs` (default 5000), with jitter. */
   minDelayMs?: number;
@@ -180,7 +183,8 @@ export const RESUMABLE_CLOSE_CODES: ReadonlySet<number> = new Set([1001, 1006, C
 /**
  * One member's connection to the cluster, joined to one room: roster, room events in `seq`
  * order, voice, commands, and resume (on the same or another node) after a dropped connection.
- * Automatic reconnection is left to the caller (the page): `resume()` is the building block.
+ * With the `reconnect` option it resumes on its own after a drop (see ReconnectOptions); without
+ * it, `resume()` is the building block.
  */
 export class VoiceRoomClient extends Emitter<ClientEvents> {
   /** Everyone else in the room. */
@@ -216,6 +220,10 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
   /** Opens the socket and joins with the token; resolves with the `joined` message. */
   connect(token: string): Promise<JoinedMessage> {
     this.stopped = false;
+    return this.join(token);
+  }
+
+  private join(token: string): Promise<JoinedMessage> {
     if (this.state !== 'reconnecting') this.setState('connecting', {});
     const joined = this.open(this.url, { type: 'join', token }, 'joined') as Promise<JoinedMessage>;
     joined.then(
@@ -236,6 +244,16 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
    * the place is gone (then join again).
    */
   resume(url: string = this.url): Promise<ResumedMessage> {
+    this.stopped = false;
+    clearTimeout(this.reconnectTimer);
+    return this.resumeSocket(url).then((message) => {
+      this.attempts = 0;
+      this.setState('live', {});
+      return message;
+    });
+  }
+
+  private resumeSocket(url: string): Promise<ResumedMessage> {
     if (!this.resumeToken) return Promise.reject(new Error('nothing to resume: not joined yet'));
     this.url = url;
     return this.open(url, { type: 'resume', token: this.resumeToken, lastSeq: this.seq }, 'resumed') as Promise<ResumedMessage>;
@@ -243,7 +261,7 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
 
   private open(url: string, first: object, expect: 'joined' | 'resumed'): Promise<JoinedMessage | ResumedMessage> {
     const Ctor = this.options.WebSocket ?? (globalThis as unknown as { WebSocket?: WebSocketFactory }).WebSocket;
-    if (!Ctor) throw new Error('no WebSocket implementation: pass options.WebSocket');
+    if (!Ctor) return Promise.reject(new Error('no WebSocket implementation: pass options.WebSocket'));
     const previous = this.socket;
     if (previous) {
       previous.onclose = null;
@@ -320,7 +338,8 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
   /** The live socket closed: reconnect if allowed and the code says the place is kept. */
   private onSocketClosed(info: StateInfo & { code: number }): void {
     if (this.state !== 'live') return; // a failed attempt: its caller decides
-    if (this.stopped || !this.reconnectOptions() || !RESUMABLE_CLOSE_CODES.has(info.code)) {
+    // 4000: this client dropped the socket itself (drop(), a replaced socket): the place is kept.
+    if (this.stopped || !this.reconnectOptions() || !(RESUMABLE_CLOSE_CODES.has(info.code) || info.code === 4000)) {
       this.setState('closed', info);
       return;
     }
@@ -358,15 +377,23 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
   private async tryResume(attempt: number): Promise<void> {
     if (this.stopped || this.state !== 'reconnecting') return;
     try {
-      await this.resume(this.nextUrl(attempt));
+      await this.resumeSocket(this.nextUrl(attempt));
+      if (this.stopped) {
+        // leave() or close() came while the resume was under way: carry it out now.
+        this.socket?.send(JSON.stringify({ type: 'leave' }));
+        this.socket?.close(CloseCode.Normal, '');
+        return;
+      }
       this.attempts = 0;
       this.goawaySeen = false;
       this.setState('live', {});
     } catch (error) {
       if (this.stopped) return;
       const info = closeInfo(error);
-      if (info.code !== undefined && RESUMABLE_CLOSE_CODES.has(info.code)) this.scheduleReconnect(info);
-      else if (info.code === CloseCode.ResumeFailed) await this.rejoinOrClose(info);
+      const code = info.code;
+      // The place is kept after these too (docs/protocol.md §11): try again after a backoff.
+      if (code !== undefined && (RESUMABLE_CLOSE_CODES.has(code) || code === CloseCode.JoinTimeout || code === CloseCode.TooManyConnections)) this.scheduleReconnect(info);
+      else if (code === CloseCode.ResumeFailed || code === CloseCode.TokenInvalid) await this.rejoinOrClose(info);
       else this.setState('closed', info);
     }
   }
@@ -381,8 +408,16 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
     this.setState('reconnecting', { ...info, attempt: ++this.attempts, retryInMs: 0 });
     try {
       const token = await rejoin();
+      if (this.stopped) {
+        this.setState('closed', { description: 'closed by the application' });
+        return;
+      }
       this.goawaySeen = false;
-      await this.connect(token);
+      await this.join(token);
+      if (this.stopped) {
+        this.socket?.send(JSON.stringify({ type: 'leave' }));
+        this.socket?.close(CloseCode.Normal, '');
+      }
     } catch (error) {
       if (this.stopped) return;
       const next = closeInfo(error);
@@ -408,6 +443,7 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
 
   private onJoined(message: JoinedMessage): void {
     this.joined = message;
+    this.resumed = undefined; // a new membership: its grace period and settings come from `joined`
     this.room = message.room;
     this.self = message.self;
     this.seq = message.seq;
@@ -522,7 +558,13 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
   /** Sends a room command; returns its `ref` (echoed in an `error` if it is refused). */
   command(command: RoomCommand): Ref {
     const ref = command.ref ?? ++this.refs;
-    this.socket?.send(JSON.stringify({ ...command, ref }));
+    const socket = this.socket;
+    if (!socket || socket.readyState !== 1 || this.state !== 'live') {
+      // Not in the room right now (connecting, reconnecting, closed): refused here, as the server would.
+      this.emit('error', { type: 'error', code: 'UNAVAILABLE', message: 'not connected to the room right now', ref });
+      return ref;
+    }
+    socket.send(JSON.stringify({ ...command, ref }));
     return ref;
   }
 

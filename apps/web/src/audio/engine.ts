@@ -10,7 +10,7 @@ export interface AudioStats {
   framesEncoded: number;
   framesDecoded: number;
   decodeErrors: number;
-  /** RMS of the last decoded frame per speaker sid, and the largest since the last reset. */
+  /** RMS of the last decoded frame per speaker sid, and the largest since the speaker appeared. */
   decodedRms: Record<number, number>;
   decodedPeakRms: Record<number, number>;
   /** Frames decoded per speaker sid. */
@@ -23,6 +23,7 @@ export interface AudioStats {
 export type EncodedFrameHandler = (payload: Uint8Array, level: number, timestampMs: number) => void;
 
 export function audioSupported(): string | undefined {
+  if (!window.isSecureContext) return 'the page must be opened over https (or on localhost) to use the microphone and the audio codecs';
   if (typeof AudioEncoder === 'undefined' || typeof AudioDecoder === 'undefined') return 'this browser has no WebCodecs audio (AudioEncoder/AudioDecoder)';
   if (typeof AudioWorkletNode === 'undefined') return 'this browser has no AudioWorklet';
   if (!navigator.mediaDevices?.getUserMedia) return 'this page needs a secure context (https or localhost) for the microphone';
@@ -37,6 +38,9 @@ export class AudioEngine {
   private stream: MediaStream | undefined;
   private encoder: AudioEncoder | undefined;
   private readonly decoders = new Map<number, AudioDecoder>();
+  /** Last sequence decoded per speaker: duplicates and late frames are dropped (protocol §5.4). */
+  private readonly lastSequence = new Map<number, number>();
+  private readonly encoderConfig = { codec: 'opus', sampleRate: SAMPLE_RATE, numberOfChannels: 1, bitrate: 24_000, opus: { frameDuration: 20_000 } } as AudioEncoderConfig;
   private onEncoded: EncodedFrameHandler | undefined;
   private lastLevel = 127;
   private captureTime = 0;
@@ -64,6 +68,8 @@ export class AudioEngine {
     const ctx = this.ctx;
     if (!ctx) throw new Error('audio not started');
     this.onEncoded = onEncoded;
+    const support = await AudioEncoder.isConfigSupported(this.encoderConfig).catch(() => ({ supported: false }));
+    if (!support.supported) throw new Error('this browser cannot encode Opus audio (WebCodecs)');
     this.stream = await navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
     });
@@ -76,7 +82,7 @@ export class AudioEngine {
       },
       error: (error) => console.error('encoder error', error),
     });
-    encoder.configure({ codec: 'opus', sampleRate: SAMPLE_RATE, numberOfChannels: 1, bitrate: 24_000, opus: { frameDuration: 20_000 } } as AudioEncoderConfig);
+    encoder.configure(this.encoderConfig);
     this.encoder = encoder;
     this.capture = new AudioWorkletNode(ctx, 'voiceroom-capture', { numberOfOutputs: 0 });
     this.capture.port.onmessage = (event: MessageEvent<{ samples: Float32Array<ArrayBuffer>; level: number }>) => {
@@ -94,6 +100,11 @@ export class AudioEngine {
 
   /** One received Opus packet of `speaker`. */
   receive(speaker: number, sequence: number, payload: Uint8Array): void {
+    const last = this.lastSequence.get(speaker);
+    // 16-bit sequence numbers: a frame within the 32768 before the last one is a duplicate or late.
+    if (last !== undefined && ((sequence - last) & 0xffff) >= 0x8000) return;
+    if (last !== undefined && sequence === last) return;
+    this.lastSequence.set(speaker, sequence);
     let decoder = this.decoders.get(speaker);
     if (!decoder) {
       decoder = new AudioDecoder({
@@ -128,6 +139,7 @@ export class AudioEngine {
   forget(speaker: number): void {
     this.decoders.get(speaker)?.close();
     this.decoders.delete(speaker);
+    this.lastSequence.delete(speaker);
     this.playback?.port.postMessage({ speaker, remove: true });
   }
 
