@@ -6,7 +6,9 @@ import type { AdminConfig } from '@voiceroom/config';
 import type { ClusterPort } from '@voiceroom/cluster';
 import { createTokenService } from '@voiceroom/tokens';
 import { installAuth } from './auth';
-import type { AdminContext } from './context';
+import { emptyAdminStats, type AdminContext } from './context';
+import { registerAdminMetrics } from './metrics';
+import type { Registry } from 'prom-client';
 import { ApiError, ErrorSchema, installErrorHandling } from './errors';
 import { Reconciler } from './reconcile';
 import { banRoutes } from './routes/bans';
@@ -21,6 +23,8 @@ export interface AdminPluginOptions {
   cluster: ClusterPort;
   /** How often the directory is compared with the database (ms). */
   reconcileIntervalMs?: number;
+  /** Where its Prometheus metrics go (the gateway's registry when embedded); none when absent. */
+  metrics?: Registry;
 }
 
 export interface AdminParts {
@@ -38,7 +42,9 @@ export async function registerAdmin(app: FastifyInstance, options: AdminPluginOp
   const { config, ds, cluster } = options;
   const reconciler = new Reconciler(ds, cluster, app.log, options.reconcileIntervalMs);
   const archive = new ChatArchive(ds, cluster, app.log);
-  const ctx: AdminContext = { config, ds, cluster, tokens: createTokenService(config.jwtSecret), reconciler };
+  const stats = emptyAdminStats();
+  const ctx: AdminContext = { config, ds, cluster, tokens: createTokenService(config.jwtSecret), reconciler, stats };
+  if (options.metrics) registerAdminMetrics(app, options.metrics, { stats, archive, reconciler, ds, cluster });
 
   app.addSchema(ErrorSchema);
   await app.register(swagger, {
@@ -59,7 +65,7 @@ export async function registerAdmin(app: FastifyInstance, options: AdminPluginOp
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  installErrorHandling(app);
+  installErrorHandling(app, stats);
   // ajv coerces "1e309" to Infinity and lets it through `integer` and `maximum`: refuse it here.
   app.addHook('preHandler', async (request) => {
     for (const [part, values] of [['params', request.params], ['querystring', request.query]] as const) {

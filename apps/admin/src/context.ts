@@ -14,6 +14,19 @@ export interface AdminContext {
   cluster: ClusterPort;
   tokens: TokenService;
   reconciler: Reconciler;
+  stats: AdminStats;
+}
+
+/** Counters of the admin API, read by /metrics. */
+export interface AdminStats {
+  /** Admin requests on the event log: applied, refused by the cluster, stored for later (202), or failed (503). */
+  actions: { applied: number; refused: number; deferred: number; unavailable: number };
+  /** Requests answered 503 because the database was unavailable. */
+  databaseUnavailable: number;
+}
+
+export function emptyAdminStats(): AdminStats {
+  return { actions: { applied: 0, refused: 0, deferred: 0, unavailable: 0 }, databaseUnavailable: 0 };
 }
 
 /** Writes one audit entry for the request's principal. */
@@ -41,12 +54,18 @@ export async function act(ctx: AdminContext, request: AdminRequest): Promise<boo
     refusal = await ctx.cluster.request(request);
   } catch (error) {
     if ((request.t === 'room' || request.t === 'ban' || request.t === 'unban') && error instanceof ClusterUnavailableError) {
+      ctx.stats.actions.deferred++;
       ctx.reconciler.soon();
       return false;
     }
+    ctx.stats.actions.unavailable++;
     throw error;
   }
-  if (!refusal) return true;
+  if (!refusal) {
+    ctx.stats.actions.applied++;
+    return true;
+  }
+  ctx.stats.actions.refused++;
   switch (refusal.code) {
     case 'UNKNOWN_MEMBER':
       throw new ApiError(404, 'MEMBER_NOT_FOUND', refusal.message);

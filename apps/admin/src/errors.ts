@@ -50,13 +50,14 @@ function body(code: string, message: string, field?: string): ErrorBody {
 }
 
 /** Maps every error to the shared shape; anything unexpected is logged and becomes a 500 without details. */
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling(app: FastifyInstance, stats: { databaseUnavailable: number }): void {
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
     void reply.code(404).send(body('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
   app.setErrorHandler((error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof ApiError) {
       if (error.statusCode === 503) void reply.header('retry-after', '5');
+      if (error.code === 'DATABASE_UNAVAILABLE') stats.databaseUnavailable++;
       return reply.code(error.statusCode).send(body(error.code, error.message, error.field));
     }
     const fe = error as FastifyError;
@@ -70,6 +71,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       return reply.code(400).send(body('VALIDATION_FAILED', `${field} ${what}`, field));
     }
     if (isDatabaseUnavailable(error)) {
+      stats.databaseUnavailable++;
       request.log.warn({ err: error }, 'database unavailable');
       return reply.code(503).header('retry-after', '5').send(body('DATABASE_UNAVAILABLE', 'the database is unavailable; retry later'));
     }

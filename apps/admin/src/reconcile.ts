@@ -20,6 +20,8 @@ export class Reconciler {
   private soonTimer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private stopped = false;
+  /** Entries published to bring the cluster in line, and runs that could not finish. */
+  readonly stats = { published: 0, failedRuns: 0 };
 
   constructor(
     private readonly ds: DataSource,
@@ -57,6 +59,7 @@ export class Reconciler {
     try {
       return await this.run();
     } catch (error) {
+      this.stats.failedRuns++;
       this.log.warn({ err: error }, 'directory reconcile failed; trying again later');
       return -1;
     }
@@ -108,6 +111,7 @@ export class Reconciler {
       await this.cluster.request({ t: 'unban', room: ban.room, userId: ban.userId });
       published++;
     }
+    this.stats.published += published;
     if (published > 0) this.log.info({ published }, 'room directory and bans reconciled with the database');
     return published;
   }

@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createBus } from '@voiceroom/bus';
 import { ObserverNode } from '@voiceroom/cluster';
 import { ConfigError, loadAdminConfig, type AdminConfig } from '@voiceroom/config';
@@ -31,7 +32,11 @@ export async function runAdminServer(config: AdminConfig): Promise<{ close(): Pr
     },
     log,
   );
-  const admin = await registerAdmin(app, { config, ds, cluster: node });
+  const metrics = new Registry();
+  metrics.setDefaultLabels({ node: config.nodeId });
+  collectDefaultMetrics({ register: metrics, prefix: 'voiceroom_admin_process_' });
+  const admin = await registerAdmin(app, { config, ds, cluster: node, metrics });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const ready = await adminReadiness(ds, node, config.dbTimeoutMs);

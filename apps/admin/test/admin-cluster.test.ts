@@ -190,6 +190,11 @@ describe('admin actions reach members on every gateway', () => {
     await waitFor('the API back', async () => (await api('GET', '/v1/rooms')).status === 200, 30_000);
     await waitFor('the outage chat stored', async () => (await api('GET', `/v1/rooms/${room}/messages`)).json.items.some((m: { text: string }) => m.text === 'during the outage'), 30_000);
     expect(admin.alive).toBe(true);
+    // What operators see on /metrics: the 503s, and the archive caught up.
+    const metrics = await (await fetch(`${admin.httpUrl}/metrics`)).text();
+    expect(Number(/voiceroom_admin_database_unavailable_total\{[^}]*\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(metrics).toMatch(/voiceroom_admin_chat_queued\{[^}]*\} 0\n/);
+    expect(metrics).toMatch(/voiceroom_admin_cluster_live\{[^}]*\} 1\n/);
   });
 });
 

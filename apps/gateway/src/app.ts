@@ -9,6 +9,7 @@ import { GatewayNode } from './gateway-node';
 import { createMetrics } from './metrics';
 import { devTokenRoute, serveWebPage } from './web';
 import { createTokenService } from '@voiceroom/tokens';
+import type { Registry } from 'prom-client';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -75,7 +76,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     void node.start();
   });
   if (config.devTokens) devTokenRoute(app, node, tokens);
-  if (options.admin) await embedAdmin(app, node, options.admin, config.devTokens);
+  if (options.admin) await embedAdmin(app, node, options.admin, config.devTokens, metrics);
   await serveWebPage(app, config);
   app.addHook('preClose', async () => {
     // The drain spreads disconnects over at most half the deadline, leaving the rest for the log.
@@ -88,9 +89,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
  * Single-node mode: the admin API in the gateway process, on the gateway's own view of the
  * cluster (no second node on the log) and the configured database (SQLite by default).
  */
-async function embedAdmin(app: FastifyInstance, node: GatewayNode, admin: AdminConfig, devRoutes: boolean): Promise<void> {
+async function embedAdmin(app: FastifyInstance, node: GatewayNode, admin: AdminConfig, devRoutes: boolean, metrics: Registry): Promise<void> {
   const ds = createDataSource({ url: admin.databaseUrl, connectTimeoutMs: admin.dbTimeoutMs });
-  const parts = await registerAdmin(app, { config: admin, ds, cluster: node.clusterPort() });
+  const parts = await registerAdmin(app, { config: admin, ds, cluster: node.clusterPort(), metrics });
   if (devRoutes) {
     // The page's chat history in development (no credentials: DEV_TOKENS is never on in production).
     app.get('/dev/rooms/:room/messages', async (request, reply) => {

@@ -51,4 +51,9 @@ it('creates a room, issues tokens, archives chat, and kicks, all in one process 
   expect((await ben!.waitClosed()).code).toBe(CloseCode.Kicked);
   await waitFor('ana to see ben kicked', () => ana!.leaveReasons.includes('ben:kicked'));
   expect((await api('GET', '/v1/audit?targetType=user&targetId=ben')).json.items.map((e: { action: string }) => e.action)).toEqual(['member.kick', 'token.issue']);
+  // The admin API's metrics join the gateway's on its /metrics.
+  const metrics = (await gateway.app.inject({ method: 'GET', url: '/metrics' })).body;
+  expect(metrics).toMatch(/voiceroom_admin_chat_archived_total\{node="gw-test"\} 2\n/);
+  expect(metrics).toMatch(/voiceroom_admin_actions_total\{result="applied",node="gw-test"\} 2\n/); // room create, kick
+  expect(metrics).toMatch(/voiceroom_admin_http_requests_total\{route="\/v1\/rooms\/:roomId\/tokens",method="POST",status="201",node="gw-test"\} 2\n/);
 });
