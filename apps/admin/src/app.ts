@@ -47,6 +47,8 @@ export async function registerAdmin(app: FastifyInstance, options: AdminPluginOp
   if (options.metrics) registerAdminMetrics(app, options.metrics, { stats, archive, reconciler, ds, cluster });
 
   app.addSchema(ErrorSchema);
+  // JSON only: a text/plain body is 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -114,6 +116,8 @@ export function createAdminFastify(options: FastifyServerOptions): FastifyInstan
   return Fastify({
     ...options,
     frameworkErrors,
+    // Ids longer than the protocol's 64 characters reach validation (400 with the field) up to this.
+    maxParamLength: 1000,
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });

@@ -174,6 +174,12 @@ describe('admin API on MariaDB (inject)', () => {
     expect([kick.statusCode, kick.json().error.code]).toEqual([404, 'MEMBER_NOT_FOUND']);
     const lift = await app.inject({ method: 'DELETE', url: '/v1/bans/999999', headers: auth() });
     expect([lift.statusCode, lift.json().error.code]).toEqual([404, 'BAN_NOT_FOUND']);
+    const longId = await app.inject({ method: 'GET', url: `/v1/rooms/${'x'.repeat(120)}`, headers: auth() });
+    expect([longId.statusCode, longId.json().error.field]).toEqual([400, '/params/roomId']);
+    const tooLong = await app.inject({ method: 'GET', url: `/v1/rooms/${'x'.repeat(1200)}` });
+    expect([tooLong.statusCode, tooLong.json().error.code]).toEqual([414, 'URI_TOO_LONG']);
+    const text = await app.inject({ method: 'POST', url: '/v1/rooms', headers: { ...auth(), 'content-type': 'text/plain' }, payload: '{"name":"x"}' });
+    expect([text.statusCode, text.json().error.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
     const route = await app.inject({ method: 'GET', url: '/v1/nothing', headers: auth() });
     expect([route.statusCode, route.json().error.code]).toEqual([404, 'ROUTE_NOT_FOUND']);
   });
