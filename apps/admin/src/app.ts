@@ -117,7 +117,7 @@ export function createAdminFastify(options: FastifyServerOptions): FastifyInstan
     ...options,
     frameworkErrors,
     // Ids longer than the protocol's 64 characters reach validation (400 with the field) up to this.
-    maxParamLength: 1000,
+    routerOptions: { maxParamLength: 1000 },
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });

@@ -40,7 +40,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     trustProxy: config.trustProxy as boolean | string,
     // The admin API's schemas (when embedded) expect these validation rules and error shape.
     frameworkErrors,
-    maxParamLength: 1000,
+    routerOptions: { maxParamLength: 1000 },
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
