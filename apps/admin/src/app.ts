@@ -27,9 +27,12 @@ export interface AdminPluginOptions {
   metrics?: Registry;
 }
 
+/** The admin API's background work (directory reconciler, chat archive). */
 export interface AdminParts {
-  reconciler: Reconciler;
-  archive: ChatArchive;
+  /** Call once the database is ready: starts reconciling the cluster with it. */
+  start(): void;
+  /** Stops reconciling and writes what the archive holds; call before closing the database. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -38,7 +41,7 @@ export interface AdminParts {
  * (directory reconciler, chat archive); call `start` once the cluster port is live-capable and
  * `stop` before closing the database.
  */
-export async function registerAdmin(app: FastifyInstance, options: AdminPluginOptions): Promise<AdminParts & { start(): void; stop(): Promise<void> }> {
+export async function registerAdmin(app: FastifyInstance, options: AdminPluginOptions): Promise<AdminParts> {
   const { config, ds, cluster } = options;
   const reconciler = new Reconciler(ds, cluster, app.log, options.reconcileIntervalMs);
   const archive = new ChatArchive(ds, cluster, app.log);
@@ -85,8 +88,6 @@ export async function registerAdmin(app: FastifyInstance, options: AdminPluginOp
   banRoutes(app, ctx);
   miscRoutes(app, ctx);
   return {
-    reconciler,
-    archive,
     start: () => reconciler.start(),
     stop: async () => {
       reconciler.stop();

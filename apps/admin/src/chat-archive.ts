@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import { LessThan, type DataSource, type FindOptionsWhere } from 'typeorm';
 import type { ClusterPort } from '@voiceroom/cluster';
 import { ChatMessageEntity } from '@voiceroom/persistence';
 
@@ -9,6 +9,16 @@ interface Log {
 }
 
 type Row = Omit<ChatMessageEntity, 'id'>;
+
+/** One page of a room's history, newest first: messages with an id below `before` (all when absent). */
+export async function readHistory(ds: DataSource, roomId: string, limit: number, before?: number) {
+  const where: FindOptionsWhere<ChatMessageEntity> = before === undefined ? { roomId } : { roomId, id: LessThan(before) };
+  const rows = await ds.getRepository(ChatMessageEntity).find({ where, order: { id: 'DESC' }, take: limit });
+  return {
+    items: rows.map((m) => ({ id: m.id, kind: m.kind, userId: m.authorId, name: m.authorName, text: m.body, sentAt: new Date(m.sentAt).toISOString() })),
+    nextBefore: rows.length === limit ? rows[rows.length - 1]!.id : null,
+  };
+}
 
 /** Rows kept while the database is away; beyond this the oldest are dropped (and counted). */
 const MAX_QUEUED = 50_000;

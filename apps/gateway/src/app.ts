@@ -2,8 +2,8 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { createBus, type Bus, type MemoryExchange } from '@voiceroom/bus';
 import type { AdminConfig, GatewayConfig } from '@voiceroom/config';
-import { connectDatabase, frameworkErrors, registerAdmin } from '@voiceroom/admin';
-import { ChatMessageEntity, createDataSource } from '@voiceroom/persistence';
+import { connectDatabase, frameworkErrors, readHistory, registerAdmin } from '@voiceroom/admin';
+import { createDataSource } from '@voiceroom/persistence';
 import { isValidId, type NodeId } from '@voiceroom/protocol';
 import { GatewayNode } from './gateway-node';
 import { createMetrics } from './metrics';
@@ -99,8 +99,7 @@ async function embedAdmin(app: FastifyInstance, node: GatewayNode, admin: AdminC
       const { room } = request.params as { room: string };
       if (!isValidId(room)) return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: 'room: 1-64 characters of [A-Za-z0-9_.:-]' } });
       if (!ds.isInitialized) return reply.code(503).send({ error: { code: 'DATABASE_UNAVAILABLE', message: 'the database is not connected yet' } });
-      const rows = await ds.getRepository(ChatMessageEntity).find({ where: { roomId: room }, order: { id: 'DESC' }, take: 50 });
-      return { items: rows.map((m) => ({ id: m.id, kind: m.kind, userId: m.authorId, name: m.authorName, text: m.body, sentAt: new Date(m.sentAt).toISOString() })) };
+      return { items: (await readHistory(ds, room, 50)).items };
     });
   }
   let closed = false;

@@ -24,7 +24,7 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'voiceroom-embedded-'));
   const admin = loadAdminConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: `sqlite:${join(dir, 'db', 'voiceroom.db')}`, ADMIN_BOOTSTRAP_KEY: KEY });
-  gateway = await startGateway({ ADMIN_API: 'embedded' }, { admin });
+  gateway = await startGateway({ ADMIN_API: 'embedded', DEV_TOKENS: 'true' }, { admin });
   await waitFor('the embedded admin API to have its database', async () => (await api('GET', '/v1/rooms')).status === 200);
 });
 
@@ -46,6 +46,9 @@ it('creates a room, issues tokens, archives chat, and kicks, all in one process 
   ben!.chat('second 🎧');
   await waitFor('both chats archived', async () => (await api('GET', '/v1/rooms/lobby/messages')).json.items.length === 2);
   expect((await api('GET', '/v1/rooms/lobby/messages')).json.items.map((m: { text: string }) => m.text)).toEqual(['second 🎧', 'first']);
+  // The page's history in development: the same archive, no credentials.
+  const dev = await gateway.app.inject({ method: 'GET', url: '/dev/rooms/lobby/messages' });
+  expect(dev.json().items.map((m: { text: string; userId: string }) => `${m.userId}:${m.text}`)).toEqual(['ben:second 🎧', 'ana:first']);
   expect((await api('GET', '/v1/rooms/lobby/members')).json.items).toHaveLength(2);
   expect((await api('POST', '/v1/rooms/lobby/members/ben/kick')).status).toBe(200);
   expect((await ben!.waitClosed()).code).toBe(CloseCode.Kicked);

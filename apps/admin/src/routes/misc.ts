@@ -7,6 +7,7 @@ import { BOOTSTRAP_KEY_ID, isAdminRole, newApiKey, ROLES } from '../auth';
 import { audit, type AdminContext } from '../context';
 import { ApiError, notFound } from '../errors';
 import { ChatItem, errors, Id, iso, Ok, Role, RoomIdParam } from '../schemas';
+import { readHistory } from '../chat-archive';
 import { activeBan } from './bans';
 import { findRoom } from './rooms';
 
@@ -78,14 +79,9 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
   }, async (request) => {
     const { roomId } = request.params as { roomId: string };
     const q = request.query as { before?: number; limit: number };
-    const where: FindOptionsWhere<ChatMessageEntity> = { roomId };
-    if (q.before !== undefined) where.id = LessThan(q.before);
-    const rows = await ctx.ds.getRepository(ChatMessageEntity).find({ where, order: { id: 'DESC' }, take: q.limit });
-    if (rows.length === 0 && q.before === undefined) await findRoom(ctx, roomId); // 404 for an unknown room
-    return {
-      items: rows.map((m) => ({ id: m.id, kind: m.kind, userId: m.authorId, name: m.authorName, text: m.body, sentAt: iso(m.sentAt)! })),
-      nextBefore: rows.length === q.limit ? rows[rows.length - 1]!.id : null,
-    };
+    const page = await readHistory(ctx.ds, roomId, q.limit, q.before);
+    if (page.items.length === 0 && q.before === undefined) await findRoom(ctx, roomId); // 404 for an unknown room
+    return page;
   });
 
   // ---- stats -----------------------------------------------------------------------------
