@@ -121,6 +121,12 @@ export function describeCloseCode(code: number): string {
   }
 }
 
+/** Attempt n waits min(max, min × 2^(n−1)), times a random 0.5–1 (jitter). */
+function backoffMs(r: ReconnectOptions, attempt: number): number {
+  const base = Math.min(r.maxDelayMs ?? 5000, (r.minDelayMs ?? 250) * 2 ** Math.min(attempt - 1, 20));
+  return Math.round(base * (0.5 + Math.random() / 2));
+}
+
 function closeInfo(error: unknown): StateInfo & { code?: number } {
   if (error instanceof VoiceRoomError) return { code: error.code, reason: error.reason, description: describeCloseCode(error.code) };
   return { description: error instanceof Error ? error.message : String(error) };
@@ -351,10 +357,9 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
   private scheduleReconnect(info: StateInfo): void {
     const r = this.reconnectOptions() ?? {};
     const attempt = ++this.attempts;
-    const base = Math.min(r.maxDelayMs ?? 5000, (r.minDelayMs ?? 250) * 2 ** (attempt - 1));
     // A draining gateway asked to resume at once (goaway, 4504): no wait for the first attempt.
     const now = attempt === 1 && (this.goawaySeen || info.code === CloseCode.Reconnect);
-    const delay = now ? 0 : Math.round(base * (0.5 + Math.random() / 2));
+    const delay = now ? 0 : backoffMs(r, attempt);
     const graceMs = (this.resumed ?? this.joined)?.resumeGraceMs ?? 30_000;
     if (Date.now() + delay - this.droppedAt > graceMs) {
       void this.rejoinOrClose({ ...info, description: 'could not resume within the grace period' });
@@ -431,9 +436,8 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
   }
 
   private scheduleReconnectJoin(info: StateInfo): void {
-    const r = this.reconnectOptions() ?? {};
     const attempt = ++this.attempts;
-    const delay = Math.round(Math.min(r.maxDelayMs ?? 5000, (r.minDelayMs ?? 250) * 2 ** Math.min(attempt - 1, 10)) * (0.5 + Math.random() / 2));
+    const delay = backoffMs(this.reconnectOptions() ?? {}, attempt);
     this.setState('reconnecting', { ...info, attempt, retryInMs: delay });
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => {
