@@ -84,6 +84,9 @@ export class Session implements HubMember {
     this.commandRate = new TokenBucket(node.config.limits.commandsPerSecond, node.config.limits.commandBurst);
     this.joinTimer = setTimeout(() => this.close(CloseCode.JoinTimeout, 'no join message in time'), node.config.joinTimeoutMs);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      // ws goes on parsing what arrived with the message that closed the socket (one TCP read
+      // may hold many frames): once this side has closed, the rest is dropped unread.
+      if (this.state === 'closed' || ws.readyState !== OPEN) return;
       this.awaitingPong = false;
       try {
         if (isBinary) this.onBinary(data);
