@@ -9,7 +9,8 @@ import { installAuth } from './auth';
 import { emptyAdminStats, type AdminContext } from './context';
 import { registerAdminMetrics } from './metrics';
 import type { Registry } from 'prom-client';
-import { ApiError, ErrorSchema, installErrorHandling } from './errors';
+import { ErrorSchema, installErrorHandling } from './errors';
+import { installStrictValidation } from './validation';
 import { Reconciler } from './reconcile';
 import { banRoutes } from './routes/bans';
 import { memberRoutes } from './routes/members';
@@ -49,6 +50,8 @@ export async function registerAdmin(app: FastifyInstance, options: AdminPluginOp
   const ctx: AdminContext = { config, ds, cluster, tokens: createTokenService(config.jwtSecret), reconciler, stats };
   if (options.metrics) registerAdminMetrics(app, options.metrics, { stats, archive, reconciler, ds, cluster });
 
+  // Bodies are checked as sent (no type conversion), whatever Ajv options the instance has.
+  installStrictValidation(app);
   app.addSchema(ErrorSchema);
   // JSON only: a text/plain body is 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
@@ -71,17 +74,6 @@ export async function registerAdmin(app: FastifyInstance, options: AdminPluginOp
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   installErrorHandling(app, stats);
-  // ajv coerces "1e309" to Infinity and lets it through `integer` and `maximum`: refuse it here.
-  app.addHook('preHandler', async (request) => {
-    for (const [part, values] of [['params', request.params], ['querystring', request.query]] as const) {
-      if (typeof values !== 'object' || values === null) continue;
-      for (const [key, value] of Object.entries(values)) {
-        if (typeof value === 'number' && !Number.isFinite(value)) {
-          throw new ApiError(400, 'VALIDATION_FAILED', `/${part}/${key} must be a finite number`, `/${part}/${key}`);
-        }
-      }
-    }
-  });
   installAuth(app, ds, { adminJwtSecret: config.adminJwtSecret, bootstrapKey: config.bootstrapKey });
   roomRoutes(app, ctx);
   memberRoutes(app, ctx);
