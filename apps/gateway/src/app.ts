@@ -7,6 +7,7 @@ import { createDataSource } from '@voiceroom/persistence';
 import { isValidId, type NodeId } from '@voiceroom/protocol';
 import { GatewayNode } from './gateway-node';
 import { createMetrics } from './metrics';
+import { wsErrorHandler, type ProtocolErrorCounts } from './ws-errors';
 import { devTokenRoute, serveWebPage } from './web';
 import { createTokenService } from '@voiceroom/tokens';
 import type { Registry } from 'prom-client';
@@ -51,10 +52,12 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   const tokens = createTokenService(config.jwtSecret);
   const node = new GatewayNode(config, bus, tokens, app.log);
   app.decorate('gateway', node);
-  const metrics = createMetrics(node);
+  const protocolErrors: ProtocolErrorCounts = new Map();
+  const metrics = createMetrics(node, { protocolErrors });
 
   await app.register(websocket, {
     options: { maxPayload: config.wsMaxMessageBytes, perMessageDeflate: false, clientTracking: false },
+    errorHandler: wsErrorHandler(protocolErrors),
   });
 
   app.get('/ws', { websocket: true }, (socket, request) => {

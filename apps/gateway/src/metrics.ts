@@ -1,12 +1,18 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GatewayNode, GatewayStats } from './gateway-node';
 import type { BusStats } from '@voiceroom/bus';
+import { PROTOCOL_ERROR_REASONS, type ProtocolErrorCounts } from './ws-errors';
 
 /**
  * Prometheus metrics. The voice path increments plain numbers (GatewayStats, BusStats); they are
  * copied into prom-client only when /metrics is scraped, so scraping costs nothing per frame.
  */
-export function createMetrics(node: GatewayNode): Registry {
+/** Counters kept outside the node: the connection edge (WebSocket frames, TCP connections). */
+export interface EdgeStats {
+  protocolErrors: ProtocolErrorCounts;
+}
+
+export function createMetrics(node: GatewayNode, edge: EdgeStats): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ node: node.nodeId });
   collectDefaultMetrics({ register: registry, prefix: 'voiceroom_' });
@@ -63,6 +69,16 @@ export function createMetrics(node: GatewayNode): Registry {
   fromBus('stale_messages_dropped_total', 'Voice born before start or past the deadline; event redeliveries from retry topics', 'staleMessagesDropped');
   fromBus('malformed_messages_dropped_total', 'Received messages that could not be decoded', 'malformedMessagesDropped');
 
+  new Counter({
+    name: 'voiceroom_ws_protocol_errors_total',
+    help: 'WebSocket frame violations by clients (the connection is closed with 1002, 1007 or 1009), by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const reason of PROTOCOL_ERROR_REASONS) this.inc({ reason }, edge.protocolErrors.get(reason) ?? 0);
+    },
+  });
   new Gauge({
     name: 'voiceroom_sessions',
     help: 'Open WebSocket sessions (joined or joining)',

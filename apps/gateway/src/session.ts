@@ -20,6 +20,7 @@ import type { GatewayNode } from './gateway-node';
 import type { MemberRecord } from '@voiceroom/cluster';
 import { corkForThisTick } from './cork';
 import { TokenBucket } from './token-bucket';
+import { protocolErrorReason } from './ws-errors';
 
 const OPEN = 1;
 /** Commands kept while a join or resume waits for the cluster; more are refused. */
@@ -100,11 +101,14 @@ export class Session implements HubMember {
     ws.on('pong', () => {
       this.awaitingPong = false;
     });
-    ws.on('error', (error: Error & { code?: string }) => {
+    ws.on('error', (error: Error) => {
       // ws reports the client's protocol violations (oversized message, bad UTF-8, unmasked
-      // frame…) as WS_ERR_* errors and then closes: such a member has left, not dropped.
-      if (typeof error.code === 'string' && error.code.startsWith('WS_ERR_')) this.closeIntent ??= 'leave';
-      node.log.debug({ err: error, user: this.userId }, 'websocket error');
+      // frame…) as WS_ERR_* errors, after sending its close frame: such a member has left, not
+      // dropped, and gets nothing more (wsErrorHandler counts and logs them).
+      if (protocolErrorReason(error) === undefined) return;
+      this.closeIntent ??= 'leave';
+      clearTimeout(this.joinTimer);
+      this.onClosed();
     });
     ws.on('close', (code: number) => {
       if (this.closeIntent === undefined) this.closeIntent = code === CloseCode.Normal || code === CloseCode.MessageTooBig ? 'leave' : 'detach';
