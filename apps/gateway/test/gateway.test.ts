@@ -114,15 +114,15 @@ describe('joining', () => {
     expect(await closeCodeFor([JSON.stringify({ type: 'join', token })])).toEqual({ code: CloseCode.TokenExpired, reason: 'token not yet valid' });
   });
 
-  it('keeps a display name whole: cut to 64 code units, never inside a surrogate pair', async () => {
+  it('keeps a display name whole: cut to 64 code points, never inside a surrogate pair', async () => {
     const { createSigner } = await import('fast-jwt');
     const sign = createSigner({ key: TEST_JWT_SECRET, algorithm: 'HS256', aud: 'voiceroom:join' });
-    const name = `${'a'.repeat(63)}😀tail`; // the emoji straddles the 64th code unit
+    const name = `${'a'.repeat(63)}😀tail`; // the emoji straddles the 64th code unit: it is the 64th code point
     const token = sign({ sub: 'emoji', room: 'j6', role: 'speaker', name, exp: Math.floor(Date.now() / 1000) + 60 });
     const client = new RecordingClient(url);
     clients.push(client);
     await client.connect(token);
-    expect(client.self?.name).toBe('a'.repeat(63));
+    expect(client.self?.name).toBe(`${'a'.repeat(63)}😀`);
   });
 
   it('closes with 1009 when a message exceeds the absolute limit', async () => {

@@ -1,8 +1,8 @@
 import {
+  isDisplayNameLength,
   isRole,
   isValidId,
   MAX_CHAT_LENGTH,
-  MAX_NAME_LENGTH,
   type NodeId,
   type Role,
   type RoomCommand,
@@ -264,7 +264,7 @@ export function parseLogEntry(text: string): LogEntry | undefined {
         isValidId(e.room) &&
         isValidId(e.userId) &&
         isRole(e.role) &&
-        (e.name === undefined || (typeof e.name === 'string' && e.name.length <= MAX_NAME_LENGTH)) &&
+        (e.name === undefined || (typeof e.name === 'string' && isDisplayNameLength(e.name))) &&
         isSettings(e.settings) &&
         isPositiveInt(e.graceMs)
         ? (e as unknown as JoinEntry)

@@ -15,7 +15,7 @@ export function isRole(value: unknown): value is Role {
 export const MAX_CONTROL_MESSAGE_BYTES = 4096;
 /** Longest chat text, in UTF-16 code units (JavaScript string length). */
 export const MAX_CHAT_LENGTH = 500;
-/** Longest display name kept from a token (longer ones are cut). */
+/** Longest display name, in Unicode code points (names.ts: the admin API refuses longer ones, the gateway cuts them). */
 export const MAX_NAME_LENGTH = 64;
 
 // ---- client to server ----------------------------------------------------------------

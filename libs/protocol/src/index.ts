@@ -2,3 +2,4 @@ export * from './ids';
 export * from './voice-frame';
 export * from './close-codes';
 export * from './control';
+export * from './names';

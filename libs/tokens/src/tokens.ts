@@ -1,14 +1,6 @@
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import type { Role, RoomId, SpeakerId, UserId } from '@voiceroom/protocol';
-import { CloseCode, isRole, MAX_NAME_LENGTH, parseRoomId, parseUserId } from '@voiceroom/protocol';
-
-/** At most `max` UTF-16 code units, never ending in half a surrogate pair. */
-export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const cut = text.slice(0, max);
-  const last = cut.charCodeAt(cut.length - 1);
-  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
-}
+import { CloseCode, cutDisplayName, isRole, parseRoomId, parseUserId } from '@voiceroom/protocol';
 
 /** The audience every join token carries, so no other token signed with the same key is accepted. */
 export const JOIN_AUDIENCE = 'voiceroom:join';
@@ -85,7 +77,8 @@ export function createTokenService(secret: string): TokenService {
         return { ok: false, closeCode: CloseCode.TokenInvalid, reason: 'token claims invalid' };
       }
       const claims: JoinClaims = { userId, room, role, exp: payload.exp };
-      if (typeof name === 'string') claims.name = truncate(name, MAX_NAME_LENGTH);
+      // One rule with the admin API: at most 64 code points, a longer name cut, never inside a pair.
+      if (typeof name === 'string') claims.name = cutDisplayName(name);
       return { ok: true, claims };
     },
     signResume(claims) {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { LessThan, type FindOptionsWhere } from 'typeorm';
-import type { NodeId, Role as WireRole } from '@voiceroom/protocol';
+import { isDisplayNameLength, MAX_NAME_LENGTH, type NodeId, type Role as WireRole } from '@voiceroom/protocol';
 import { ApiKeyEntity, AuditEntryEntity, ChatMessageEntity, RoomEntity, UserEntity } from '@voiceroom/persistence';
 import { BOOTSTRAP_KEY_ID, isAdminRole, newApiKey, ROLES } from '../auth';
 import { audit, type AdminContext } from '../context';
@@ -15,7 +15,7 @@ const TokenBody = Type.Object(
   {
     userId: Id('The user the token is for (the member id in the room)'),
     role: Type.Optional(Role),
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Display name shown to the room' })),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH, description: 'Display name shown to the room: 1-64 Unicode code points' })),
     ttlSeconds: Type.Optional(Type.Integer({ minimum: 10, description: 'Lifetime (default 3600 or TOKEN_MAX_TTL_SECONDS if lower; at most TOKEN_MAX_TTL_SECONDS)' })),
   },
   { additionalProperties: false },
@@ -38,6 +38,10 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
   }, async (request, reply) => {
     const { roomId } = request.params as { roomId: string };
     const body = request.body as Static<typeof TokenBody>;
+    // The schema's maxLength counts code points too; this is the rule the gateway applies (libs/protocol).
+    if (body.name !== undefined && !isDisplayNameLength(body.name)) {
+      throw new ApiError(400, 'VALIDATION_FAILED', `/body/name must NOT have more than ${MAX_NAME_LENGTH} characters (code points)`, '/body/name');
+    }
     const ttl = body.ttlSeconds ?? Math.min(3600, ctx.config.tokenMaxTtlSeconds);
     if (ttl > ctx.config.tokenMaxTtlSeconds) {
       throw new ApiError(400, 'VALIDATION_FAILED', `/body/ttlSeconds must be at most ${ctx.config.tokenMaxTtlSeconds}`, '/body/ttlSeconds');
