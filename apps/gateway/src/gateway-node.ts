@@ -26,6 +26,7 @@ import {
 } from '@voiceroom/protocol';
 import { Hub, type HubRoom } from './hub';
 import { Session } from './session';
+import { Heartbeat } from './heartbeat';
 import type { TokenService } from '@voiceroom/tokens';
 import { allocBinaryFrame } from './ws-frame';
 import type { Logger } from './logger';
@@ -130,7 +131,8 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   private readonly perIp = new Map<string, number>();
   private readonly perUser = new Map<UserId, number>();
   private requests = 0;
-  private heartbeat: NodeJS.Timeout | undefined;
+  /** WebSocket pings, spread over HEARTBEAT_INTERVAL_MS (heartbeat.ts). */
+  readonly heartbeat: Heartbeat<Session>;
   private speakersTimer: NodeJS.Timeout | undefined;
   private accepting = true;
   /**
@@ -157,6 +159,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
       },
       this,
     );
+    this.heartbeat = new Heartbeat(config.heartbeatIntervalMs);
     this.adminRequests = new AdminRequests(() => this.nodeId, (entry) => this.replica.publish(entry), config.cluster.requestTimeoutMs);
   }
 
@@ -190,8 +193,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
 
   /** Starts the bus (retrying until it works or the node closes), then syncs the room state. */
   async start(): Promise<void> {
-    this.heartbeat = setInterval(() => this.pingSockets(), this.config.heartbeatIntervalMs);
-    this.heartbeat.unref();
+    this.heartbeat.start();
     this.speakersTimer = setInterval(() => this.announceSpeakers(), this.config.speakersIntervalMs);
     this.speakersTimer.unref();
     for (let attempt = 1; this.accepting; attempt++) {
@@ -222,7 +224,9 @@ export class GatewayNode implements BusHandler, ReplicaListener {
       return;
     }
     this.perIp.set(remoteAddress, fromIp + 1);
-    this.sessions.add(new Session(ws, remoteAddress, this));
+    const session = new Session(ws, remoteAddress, this);
+    this.sessions.add(session);
+    this.heartbeat.add(session);
   }
 
   join(session: Session, token: string): void {
@@ -331,6 +335,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   /** Called once per session when its socket is gone. */
   closed(session: Session, was: Session['state']): void {
     this.sessions.delete(session);
+    this.heartbeat.remove(session);
     decrement(this.perIp, session.remoteAddress);
     if (session.userId !== undefined) decrement(this.perUser, session.userId);
     if (was !== 'joined') return;
@@ -584,19 +589,6 @@ export class GatewayNode implements BusHandler, ReplicaListener {
 
   // ---- lifetime -------------------------------------------------------------------------------
 
-  /** Pings every socket; one that has not answered the previous ping is dropped (it may resume). */
-  private pingSockets(): void {
-    for (const session of this.sessions) {
-      if (session.awaitingPong) {
-        session.closeIntent ??= 'detach';
-        session.ws.terminate();
-        continue;
-      }
-      session.awaitingPong = true;
-      session.ws.ping();
-    }
-  }
-
   /**
    * Drain: stop accepting, tell every client to resume elsewhere (spread over `spreadMs` so the
    * other nodes are not hit at once), wait until their detaches are stored, say bye, close the bus.
@@ -604,7 +596,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   async close(spreadMs = 0): Promise<void> {
     if (!this.accepting) return;
     this.accepting = false;
-    clearInterval(this.heartbeat);
+    this.heartbeat.stop();
     clearInterval(this.speakersTimer);
     const joined = [...this.sessions].filter((s) => s.state === 'joined');
     for (const session of this.sessions) if (session.state !== 'joined') session.close(CloseCode.Unavailable, 'gateway shutting down');

@@ -69,6 +69,25 @@ export function createMetrics(node: GatewayNode, edge: EdgeStats): Registry {
   fromBus('stale_messages_dropped_total', 'Voice born before start or past the deadline; event redeliveries from retry topics', 'staleMessagesDropped');
   fromBus('malformed_messages_dropped_total', 'Received messages that could not be decoded', 'malformedMessagesDropped');
 
+  const heartbeat = node.heartbeat.stats;
+  new Counter({
+    name: 'voiceroom_heartbeat_pings_total',
+    help: 'WebSocket pings sent (each connection once per HEARTBEAT_INTERVAL_MS, spread over the interval)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(heartbeat.pings);
+    },
+  });
+  new Counter({
+    name: 'voiceroom_heartbeat_timeouts_total',
+    help: 'Connections dropped for not answering the previous ping',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(heartbeat.timeouts);
+    },
+  });
   new Counter({
     name: 'voiceroom_ws_protocol_errors_total',
     help: 'WebSocket frame violations by clients (the connection is closed with 1002, 1007 or 1009), by reason',

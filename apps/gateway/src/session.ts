@@ -21,6 +21,7 @@ import type { MemberRecord } from '@voiceroom/cluster';
 import { corkForThisTick } from './cork';
 import { TokenBucket } from './token-bucket';
 import { protocolErrorReason } from './ws-errors';
+import type { Beating } from './heartbeat';
 
 const OPEN = 1;
 /** Commands kept while a join or resume waits for the cluster; more are refused. */
@@ -49,7 +50,7 @@ const LEAVING_CODES = new Set<number>([
  * One WebSocket connection: joining, then a member of one room. Checks everything the client
  * sends (the edge of trust) and delivers what the node routes to it.
  */
-export class Session implements HubMember {
+export class Session implements HubMember, Beating {
   state: 'joining' | 'pending' | 'joined' | 'closed' = 'joining';
   /** Set once joined (or resumed): the member's replicated record. */
   member: MemberRecord | undefined;
@@ -114,6 +115,17 @@ export class Session implements HubMember {
       if (this.closeIntent === undefined) this.closeIntent = code === CloseCode.Normal || code === CloseCode.MessageTooBig ? 'leave' : 'detach';
       this.onClosed();
     });
+  }
+
+  /** Heartbeat (heartbeat.ts): a WebSocket ping. */
+  ping(): void {
+    if (this.ws.readyState === OPEN) this.ws.ping();
+  }
+
+  /** Heartbeat: no pong since the previous ping. The TCP connection is dropped; the member may resume. */
+  missedPong(): void {
+    this.closeIntent ??= 'detach';
+    this.ws.terminate();
   }
 
   get sid(): SpeakerId {
