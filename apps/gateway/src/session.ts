@@ -250,10 +250,12 @@ export class Session implements HubMember, Beating {
    * 4 × high water (one turn can carry a large bus batch).
    */
   deliverVoice(wsFrame: Buffer): boolean {
+    // A closing socket (close frame sent or received) gets nothing more; that is not a drop.
+    if (this.ws.readyState !== OPEN) return false;
     const raw = this.raw;
     const highWater = this.node.config.socketHighWaterBytes;
     const length = raw.writableLength;
-    if (this.ws.readyState !== OPEN || (this.corked ? this.corkBase : length) > highWater || length > 4 * highWater) {
+    if ((this.corked ? this.corkBase : length) > highWater || length > 4 * highWater) {
       this.node.stats.framesDroppedSlowSocket++;
       return false;
     }

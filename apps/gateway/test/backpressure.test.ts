@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { CloseCode } from '@voiceroom/protocol';
 import { joinToken, RecordingClient, sleep, waitFor } from '@voiceroom/testkit';
 import { startGateway } from './helpers';
+import { closeFrame, RawWebSocket, text } from './raw-ws';
 
 let app: FastifyInstance;
 let url: string;
@@ -58,6 +59,23 @@ it('a slow reader does not change what fast readers receive, and gets voice agai
   await waitFor('the drained reader hears new voice', () => slow.heard.slice(before).some((h) => h.payload.readUInt32BE(0) === 0xfeed), 10_000);
   expect(slow.closeInfo).toBeUndefined();
   for (const c of [...speakers, fast, slow]) c.close();
+});
+
+it('counts only real high-water drops: voice for a socket that is closing is not a slow-socket drop', async () => {
+  const speaker = await RecordingClient.join(url, joinToken('talker', 'closing'));
+  // A listener that starts the closing handshake but keeps its TCP connection open: the
+  // gateway's socket stays in CLOSING until the close timeout.
+  const leaver = await RawWebSocket.open(url, '/ws', { halfOpen: true });
+  leaver.write(text({ type: 'join', token: joinToken('leaver', 'closing', 'listener') }));
+  await leaver.waitMessage('joined');
+  const before = app.gateway.stats.framesDroppedSlowSocket;
+  leaver.write(closeFrame(1000));
+  expect((await leaver.waitClose()).code).toBe(1000);
+  await speaker.speak(20, 0xc1, 5);
+  await sleep(200);
+  expect(app.gateway.stats.framesDroppedSlowSocket).toBe(before);
+  leaver.destroy();
+  speaker.close();
 });
 
 describe('room events are never dropped for a slow reader', () => {

@@ -56,11 +56,14 @@ export class RawWebSocket {
     socket.on('error', () => undefined);
   }
 
-  /** Opens `ws://host:port/ws` (or `path`) and resolves once the server answered 101. */
-  static open(url: string, path = '/ws'): Promise<RawWebSocket> {
+  /**
+   * Opens `ws://host:port/ws` (or `path`) and resolves once the server answered 101. With
+   * `halfOpen`, the TCP connection stays open after the server's FIN until destroy().
+   */
+  static open(url: string, path = '/ws', options: { halfOpen?: boolean } = {}): Promise<RawWebSocket> {
     const { hostname, port } = new URL(url);
     return new Promise((resolve, reject) => {
-      const socket = connect(Number(port), hostname, () => {
+      const socket = connect({ port: Number(port), host: hostname, allowHalfOpen: options.halfOpen ?? false }, () => {
         socket.write(
           `GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
             `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
