@@ -4,7 +4,8 @@
  * gateway is normally `node` itself, but a wrapper would put it one level down).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 let ticksPerSecond = 100;
 try {
@@ -115,4 +116,124 @@ export function pidFromFile(file: string, marker: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+// ---------------------------------------------------------------------------------- RocketMQ JVMs
+
+/** A RocketMQ JVM: `namesrv`, `proxy` (in local mode it embeds the broker) or a separate `broker`. */
+export interface RocketMQJvm {
+  component: 'namesrv' | 'proxy' | 'broker';
+  pid: number;
+  /** How it was found: its pid file in the runtime dir, or a scan of /proc/<pid>/cmdline. */
+  source: 'pid file' | 'proc scan';
+  /** `-Drocketmq.home.dir=` of its command line ('' if absent). */
+  homeDir: string;
+}
+
+const ROCKETMQ_MAIN_CLASSES: Record<RocketMQJvm['component'], string> = {
+  namesrv: 'org.apache.rocketmq.namesrv.NamesrvStartup',
+  proxy: 'org.apache.rocketmq.proxy.ProxyStartup',
+  broker: 'org.apache.rocketmq.broker.BrokerStartup',
+};
+
+/**
+ * The runtime dir that `rocketmq/rocketmq.sh` uses: ROCKETMQ_RUNTIME_DIR if set and not empty
+ * (relative to the current directory, as the script resolves it), else <repo>/.rocketmq.
+ */
+export function rocketmqRuntimeDir(repoRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  const dir = env.ROCKETMQ_RUNTIME_DIR;
+  return dir ? resolve(dir) : join(repoRoot, '.rocketmq');
+}
+
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function homeDirOf(command: string): string {
+  return /-Drocketmq\.home\.dir=(\S+)/.exec(command)?.[1] ?? '';
+}
+
+function componentOf(command: string): RocketMQJvm['component'] | undefined {
+  for (const [component, mainClass] of Object.entries(ROCKETMQ_MAIN_CLASSES)) {
+    if (new RegExp(`(^| )${mainClass.replace(/\./g, '\\.')}( |$)`).test(command)) return component as RocketMQJvm['component'];
+  }
+  return undefined;
+}
+
+/** Every running RocketMQ server JVM (NameServer, Proxy, Broker; not the admin tools), from /proc. */
+export function scanRocketMQJvms(): RocketMQJvm[] {
+  const found: RocketMQJvm[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const command = cmdline(pid);
+    if (!command.includes('org.apache.rocketmq')) continue;
+    const component = componentOf(command);
+    if (component) found.push({ component, pid, source: 'proc scan', homeDir: homeDirOf(command) });
+  }
+  return found.sort((a, b) => a.pid - b.pid);
+}
+
+/**
+ * The RocketMQ JVMs serving the runtime dir `runtimeDir`: for each component, the pid in
+ * `<runtimeDir>/<component>.pid` when that process runs that component's main class; else, for
+ * the components without one, the JVMs found by scanning /proc: those whose home dir is under
+ * `runtimeDir` if any, else (notes say so) every one found. Empty when no RocketMQ JVM runs.
+ */
+export function findRocketMQJvms(runtimeDir: string): { jvms: RocketMQJvm[]; notes: string[] } {
+  const jvms: RocketMQJvm[] = [];
+  const notes: string[] = [];
+  for (const component of Object.keys(ROCKETMQ_MAIN_CLASSES) as RocketMQJvm['component'][]) {
+    const pid = pidFromFile(join(runtimeDir, `${component}.pid`), ROCKETMQ_MAIN_CLASSES[component]);
+    if (pid !== undefined) jvms.push({ component, pid, source: 'pid file', homeDir: homeDirOf(cmdline(pid)) });
+  }
+  const missing = (Object.keys(ROCKETMQ_MAIN_CLASSES) as RocketMQJvm['component'][]).filter((c) => !jvms.some((j) => j.component === c));
+  const scanned = scanRocketMQJvms().filter((j) => missing.includes(j.component) && !jvms.some((k) => k.pid === j.pid));
+  const prefixes = [runtimeDir, realpathOr(runtimeDir)].map((d) => d.replace(/\/+$/, '') + '/');
+  const ours = scanned.filter((j) => prefixes.some((p) => j.homeDir.startsWith(p)));
+  if (ours.length > 0) {
+    jvms.push(...ours);
+    notes.push(`no pid file for ${[...new Set(ours.map((j) => j.component))].join(', ')} in ${runtimeDir}: found by scanning /proc`);
+  } else if (scanned.length > 0 && !jvms.some((j) => j.component === 'proxy' || j.component === 'broker')) {
+    // Only when nothing of this runtime dir serves messages: the JVMs of another runtime dir.
+    jvms.push(...scanned);
+    notes.push(
+      `no RocketMQ JVM of ${runtimeDir} found (pid files or command lines); counting the ones found by scanning /proc instead: ` +
+        scanned.map((j) => `${j.component} pid ${j.pid} (home ${j.homeDir || '?'})`).join(', '),
+    );
+  }
+  return { jvms, notes };
+}
+
+/** CPU seconds of each JVM (NaN for one that has gone). */
+export function jvmCpuSeconds(jvms: readonly RocketMQJvm[]): number[] {
+  return jvms.map((j) => cpuSeconds(j.pid));
+}
+
+/** Processes whose process group is `pgid` (e.g. everything a detached child started). */
+export function processGroupMembers(pgid: number): number[] {
+  const found: number[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = statFields(Number(entry));
+    // Field 5 (pgrp) is index 2; zombies (state Z) hold nothing and are skipped.
+    if (f && f[0] !== 'Z' && Number(f[2]) === pgid) found.push(Number(entry));
+  }
+  return found;
 }

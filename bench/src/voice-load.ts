@@ -15,7 +15,18 @@ import { GatewayProcess, joinToken, requireRocketMQ, REPO_ROOT, sleep } from '@v
 import { FRAME_INTERVAL_MS, LoadGenerator, now, type Member } from './load-generator';
 import { counter, counterDeltas, scrapeMetrics, type MetricSample } from './metrics';
 import { parseOptions, UsageError, USAGE, type LoadOptions } from './options';
-import { cmdline, cpuSeconds, cpuTimes, descendants, machineTicks, pidFromFile, rssBytes } from './proc';
+import {
+  cmdline,
+  cpuSeconds,
+  cpuTimes,
+  descendants,
+  findRocketMQJvms,
+  jvmCpuSeconds,
+  machineTicks,
+  rocketmqRuntimeDir,
+  rssBytes,
+  type RocketMQJvm,
+} from './proc';
 import type { LatencySummary } from './histogram';
 
 const GATEWAY_SCRIPT = 'apps/gateway/src/server.ts';
@@ -98,27 +109,40 @@ interface Snapshot {
   gatewayCpu: number[];
   gatewaySystemCpu: number[];
   gatewayRss: number[];
-  rocketmqCpu: number | undefined;
+  /** CPU seconds of each RocketMQ JVM found (same order as the list given to snapshot()). */
+  rocketmqCpu: number[];
   load: NodeJS.CpuUsage;
   loadRss: number;
   arrivals: number;
   machine: { busy: number; total: number };
 }
 
-function rocketmqPids(): number[] {
-  const dir = process.env.ROCKETMQ_RUNTIME_DIR ?? join(REPO_ROOT, '.rocketmq');
-  return ['namesrv', 'proxy']
-    .map((name) => pidFromFile(join(dir, `${name}.pid`), 'rocketmq'))
-    .filter((pid): pid is number => pid !== undefined);
+/**
+ * The RocketMQ JVMs to measure: pid files of the runtime dir in use (ROCKETMQ_RUNTIME_DIR, else
+ * <repo>/.rocketmq), else a scan of /proc. Never silent: says what it found, or warns that the
+ * broker's CPU will be missing from the report (brokerCpuS: null in the JSON).
+ */
+function rocketmqJvms(): RocketMQJvm[] {
+  const runtimeDir = rocketmqRuntimeDir(REPO_ROOT);
+  const { jvms, notes } = findRocketMQJvms(runtimeDir);
+  for (const note of notes) log(`note: ${note}`);
+  if (jvms.length === 0) {
+    log(`WARNING: no RocketMQ JVM found (no live pid in ${join(runtimeDir, 'namesrv.pid')} or ${join(runtimeDir, 'proxy.pid')}, ` +
+      'no org.apache.rocketmq NamesrvStartup/ProxyStartup/BrokerStartup process in /proc): the broker CPU is NOT measured ' +
+      '(brokerCpuS: null in the JSON). Set ROCKETMQ_RUNTIME_DIR to the runtime dir of the running RocketMQ.');
+  } else {
+    log(`RocketMQ JVMs measured: ${jvms.map((j) => `${j.component} pid ${j.pid} (${j.source})`).join(', ')}`);
+  }
+  return jvms;
 }
 
-function snapshot(generator: LoadGenerator, mqPids: number[]): Snapshot {
+function snapshot(generator: LoadGenerator, mqJvms: readonly RocketMQJvm[]): Snapshot {
   return {
     t: now(),
     gatewayCpu: gateways.map((g) => cpuSeconds(g.pid as number)),
     gatewaySystemCpu: gateways.map((g) => cpuTimes(g.pid as number).system),
     gatewayRss: gateways.map((g) => rssBytes(g.pid as number)),
-    rocketmqCpu: mqPids.length ? mqPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) : undefined,
+    rocketmqCpu: jvmCpuSeconds(mqJvms),
     load: process.cpuUsage(),
     loadRss: process.memoryUsage.rss(),
     arrivals: generator.arrivals,
@@ -183,6 +207,8 @@ async function run(options: LoadOptions): Promise<void> {
       );
     }
   }
+  // Found before the gateways start, so a missing broker is said at once (and not mid-run).
+  let mqJvms = options.bus === 'rocketmq' ? rocketmqJvms() : [];
   log(`${options.label}: ${rooms} rooms × ${members} members, ${speakers} speaker(s)/room, ${nodes} gateway(s), bus ${options.bus}, ` +
     `payload ${options.payload} B, warm-up ${options.warmup} s, window ${options.seconds} s`);
 
@@ -251,31 +277,40 @@ async function run(options: LoadOptions): Promise<void> {
   const rssIdle = gateways.map((g) => rssBytes(g.pid as number));
 
   phase = 'warm-up';
-  const mqPids = options.bus === 'rocketmq' ? rocketmqPids() : [];
   generator.start();
   await sleep(options.warmup * 1000);
 
   phase = 'measuring';
+  if (options.bus === 'rocketmq') {
+    // RocketMQ may have been restarted since the start (it is shared): measure the JVMs running now.
+    const current = findRocketMQJvms(rocketmqRuntimeDir(REPO_ROOT)).jvms;
+    const key = (list: readonly RocketMQJvm[]) => list.map((j) => `${j.component} pid ${j.pid}`).join(', ');
+    if (key(current) !== key(mqJvms)) {
+      log(`WARNING: the RocketMQ JVMs changed since the start (restarted?): were ${key(mqJvms) || 'none'}, now ${key(current) || 'none'}`);
+      if (current.length === 0) log('WARNING: no RocketMQ JVM found: the broker CPU is NOT measured (brokerCpuS: null in the JSON)');
+      mqJvms = current;
+    }
+  }
   const metricsStart = await scrapeAll(); // scraped outside the CPU window
   const eventLoop = monitorEventLoopDelay({ resolution: 10 });
-  const a = snapshot(generator, mqPids);
+  const a = snapshot(generator, mqJvms);
   generator.setWindow(a.t, a.t + options.seconds * 1000);
   eventLoop.enable();
   await sleep(Math.max(0, a.t + options.seconds * 1000 - now()));
   while (generator.sending) await sleep(1); // the pacing timer stops itself at the window's end
-  const b = snapshot(generator, mqPids);
+  const b = snapshot(generator, mqJvms);
   eventLoop.disable();
   const metricsEnd = await scrapeAll();
 
   phase = 'drain';
   await sleep(options.drain * 1000);
-  const c = snapshot(generator, mqPids);
+  const c = snapshot(generator, mqJvms);
   for (const g of gateways) if (!g.alive) throw new Error(`gateway ${g.nodeId} exited (code ${g.exitCode}) during the run`);
 
   phase = 'report';
   // The histogram includes its own 10 ms sampling interval: subtract it to get the delay.
   const eventLoopDelay = { p99: Math.max(0, eventLoop.percentile(99) / 1e6 - 10), max: Math.max(0, eventLoop.max / 1e6 - 10) };
-  const report = buildReport(options, generator, { a, b, c }, metricsStart, metricsEnd, { rssEmpty, rssIdle, byRoom, eventLoopDelay });
+  const report = buildReport(options, generator, { a, b, c }, metricsStart, metricsEnd, { rssEmpty, rssIdle, byRoom, eventLoopDelay, mqJvms });
   process.stdout.write(report.text + '\n');
   const json = JSON.stringify(report.json);
   if (options.out) writeFileSync(options.out, json + '\n');
@@ -290,7 +325,13 @@ function buildReport(
   s: { a: Snapshot; b: Snapshot; c: Snapshot },
   metricsStart: MetricSample[],
   metricsEnd: MetricSample[],
-  extra: { rssEmpty: number[]; rssIdle: number[]; byRoom: Member[][]; eventLoopDelay: { p99: number; max: number } },
+  extra: {
+    rssEmpty: number[];
+    rssIdle: number[];
+    byRoom: Member[][];
+    eventLoopDelay: { p99: number; max: number };
+    mqJvms: readonly RocketMQJvm[];
+  },
 ): { text: string; json: object } {
   const { a, b, c } = s;
   const wallS = (b.t - a.t) / 1000;
@@ -336,7 +377,27 @@ function buildReport(
   const gatewayDeliveriesCounted = perNode.reduce((n, x) => n + x.deliveriesCounted, 0);
   const loadCpuS = (b.load.user + b.load.system - a.load.user - a.load.system) / 1e6;
   const loadSystemCpuS = (b.load.system - a.load.system) / 1e6;
-  const rocketmqCpuS = a.rocketmqCpu !== undefined && b.rocketmqCpu !== undefined ? b.rocketmqCpu - a.rocketmqCpu : undefined;
+  // Each RocketMQ JVM separately; the broker's CPU (all of them: NameServer + Proxy with the
+  // embedded broker, or a separate Broker) is null when none was found or one went away.
+  const rocketmqJvmsCpu = extra.mqJvms.map((j, i) => {
+    const cpuS = (b.rocketmqCpu[i] as number) - (a.rocketmqCpu[i] as number);
+    return {
+      component: j.component,
+      pid: j.pid,
+      source: j.source,
+      cpuS: Number.isFinite(cpuS) ? cpuS : null,
+      cpuPct: Number.isFinite(cpuS) ? (100 * cpuS) / wallS : null,
+    };
+  });
+  const rocketmqCpuS =
+    rocketmqJvmsCpu.length > 0 && rocketmqJvmsCpu.every((j) => j.cpuS !== null)
+      ? rocketmqJvmsCpu.reduce((sum, j) => sum + (j.cpuS as number), 0)
+      : null;
+  if (options.bus === 'rocketmq' && rocketmqCpuS === null) {
+    log(extra.mqJvms.length === 0
+      ? 'WARNING: broker CPU missing: no RocketMQ JVM was found (brokerCpuS: null)'
+      : `WARNING: broker CPU missing: RocketMQ JVM(s) ${rocketmqJvmsCpu.filter((j) => j.cpuS === null).map((j) => `${j.component} pid ${j.pid}`).join(', ')} went away during the window (brokerCpuS: null)`);
+  }
   const machineBusyPct = ((100 * (b.machine.busy - a.machine.busy)) / (b.machine.total - a.machine.total)) * cpus().length;
   const latSame = g.latencySame.summary();
   const latCross = g.latencyCross.summary();
@@ -383,8 +444,15 @@ function buildReport(
     gatewayCpuS,
     deliveriesPerGatewayCpuS: arrivedInWindow / gatewayCpuS,
     gatewayCountedDeliveriesPerCpuS: gatewayDeliveriesCounted / gatewayCpuS,
+    arrivedInWindow,
+    // The broker: every RocketMQ JVM together (null with the memory bus, or when not found).
+    brokerCpuS: rocketmqCpuS,
+    brokerCpuPct: rocketmqCpuS === null ? null : (100 * rocketmqCpuS) / wallS,
+    rocketmqJvms: rocketmqJvmsCpu,
     rocketmqJvmCpuS: rocketmqCpuS,
-    rocketmqJvmCpuPct: rocketmqCpuS === undefined ? undefined : (100 * rocketmqCpuS) / wallS,
+    rocketmqJvmCpuPct: rocketmqCpuS === null ? null : (100 * rocketmqCpuS) / wallS,
+    // Deliveries per CPU-second of the servers with the broker counted (gateways + RocketMQ JVMs).
+    deliveriesPerServerCpuS: rocketmqCpuS === null ? null : arrivedInWindow / (gatewayCpuS + rocketmqCpuS),
     loadGenCpuS: loadCpuS,
     loadGenCpuPct: (100 * loadCpuS) / wallS,
     loadGenSystemCpuS: loadSystemCpuS,
@@ -396,7 +464,7 @@ function buildReport(
     problems,
   };
 
-  const f = (x: number | undefined, digits = 1): string => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(digits));
+  const f = (x: number | null | undefined, digits = 1): string => (x === undefined || x === null || Number.isNaN(x) ? 'n/a' : x.toFixed(digits));
   const n = (x: number): string => Math.round(x).toLocaleString('en-US');
   const lat = (l: LatencySummary, d = 1) => `p50 ${f(l.p50, d)}  p90 ${f(l.p90, d)}  p99 ${f(l.p99, d)}  max ${f(l.max, d)} ms  (n=${n(l.n)})`;
   const lines = [
@@ -420,11 +488,18 @@ function buildReport(
     ),
     `gateways CPU         ${f(gatewayCpuS, 2)} s; ${n(arrivedInWindow)} deliveries arrived in the window -> ` +
       `${n(json.deliveriesPerGatewayCpuS)} deliveries per gateway CPU-second (gateway counters: ${n(json.gatewayCountedDeliveriesPerCpuS)})`,
-    `RocketMQ JVMs CPU    ${rocketmqCpuS === undefined ? 'n/a' : `${f(rocketmqCpuS, 2)} s (${f(json.rocketmqJvmCpuPct)} % of a core)`}`,
+    `RocketMQ JVMs CPU    ${
+      rocketmqCpuS === null
+        ? options.bus === 'rocketmq' ? 'NOT MEASURED (no RocketMQ JVM found, or one went away: see the warning above)' : 'n/a (memory bus)'
+        : `${f(rocketmqCpuS, 2)} s (${f(json.rocketmqJvmCpuPct)} % of a core: ${rocketmqJvmsCpu
+            .map((j) => `${j.component} pid ${j.pid} ${f(j.cpuS, 2)} s, ${f(j.cpuPct)} %`)
+            .join('; ')}); ${n(arrivedInWindow / (gatewayCpuS + rocketmqCpuS))} deliveries per (gateways + RocketMQ) CPU-second`
+    }`,
     `load generator       CPU ${f(loadCpuS, 2)} s (${f(json.loadGenCpuPct)} % of a core, ${f((100 * loadSystemCpuS) / loadCpuS, 0)} % in the kernel), RSS ${f(json.loadGenRssMiB)} MiB, ` +
       `event-loop delay p99 ${f(extra.eventLoopDelay.p99)} ms max ${f(extra.eventLoopDelay.max)} ms`,
     `machine busy         ${f(machineBusyPct)} % of one core (${cpus().length} cores = ${cpus().length * 100} %), ` +
-      `of which ${f(json.otherBusyPct)} % not by the gateways, RocketMQ or the load generator`,
+      `of which ${f(json.otherBusyPct)} % not by the gateways, RocketMQ or the load generator` +
+      (options.bus === 'rocketmq' && rocketmqCpuS === null ? ' (RocketMQ not measured: its CPU is in that figure)' : ''),
     `gateway drops        ${perNode
       .map((x) => {
         const k = x.counters;
