@@ -230,7 +230,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   }
 
   join(session: Session, token: string): void {
-    const verified = this.tokens.verify(token);
+    const verified = this.tokens.verify(token, this.config.tokenMaxTtlSeconds);
     if (!verified.ok) {
       this.stats.joinsRefused++;
       this.log.info({ ip: session.remoteAddress, reason: verified.reason }, 'join refused');
@@ -247,6 +247,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
       role,
       settings: { capacity: this.config.rooms.capacity, seats: this.config.rooms.seats },
       graceMs: this.config.rooms.resumeGraceMs,
+      kickBlockMs: this.config.rooms.kickBlockMs,
     };
     if (name !== undefined) entry.name = name;
     this.request('join', session, entry);

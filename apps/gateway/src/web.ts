@@ -64,7 +64,7 @@ export function devTokenRoute(app: FastifyInstance, node: GatewayNode, tokens: T
       const hasHost = !!live && [...live.members.values()].some((m) => m.role === 'host');
       const role: Role = hasHost ? 'speaker' : 'host';
       const userId = userIdFor(name);
-      const token = tokens.sign({ userId, room, role, name: name.trim() }, 3600);
+      const token = tokens.sign({ userId, room, role, name: name.trim() }, Math.min(3600, node.config.tokenMaxTtlSeconds));
       return { token, userId, room, role };
     },
   );

@@ -362,4 +362,106 @@ describe('ClusterState: the replicated room state machine', () => {
       expect(copy.rooms.get(room)?.epoch).toBe(state.rooms.get(room)?.epoch);
     });
   });
+  describe('rejoin block after a kick (the room\'s kickBlockMs, from the join that created it)', () => {
+    const room = 'r1' as never;
+    /** alice (host) creates r1 with a 5 s block; bob and carol join. */
+    /** `kickBlockMs` null: the join has no such field (an older node). */
+    function setup(kickBlockMs: number | null = 5000): { log: Log; calls: Calls; state: ClusterState } {
+      const log = new Log();
+      log.add(A, { t: 'hello', timeoutMs: 120_000 });
+      log.add(A, { t: 'join', req: 'j1', room, userId: 'alice' as never, role: 'host', settings, graceMs: 5000, ...(kickBlockMs === null ? {} : { kickBlockMs }) });
+      log.join(B, 'j2', 'bob', 'listener');
+      log.join(B, 'j3', 'carol', 'listener');
+      const calls = new Calls();
+      const state = new ClusterState(calls);
+      log.applyTo(state);
+      return { log, calls, state };
+    }
+    function then(log: Log, state: ClusterState, add: () => void): void {
+      const from = log.entries.length;
+      add();
+      log.applyTo(state, from);
+    }
+
+    it('refuses the kicked user (any token, any node) with 4403 until the block has passed in log time; others and other rooms are not affected', () => {
+      const { log, calls, state } = setup();
+      const kickedAt = log.time + 10;
+      then(log, state, () => log.add(A, { t: 'cmd', req: 'k1', room, by: sidOf(calls, 'j1'), cmd: { type: 'kick', sid: sidOf(calls, 'j2') } }));
+      expect(calls.ended.at(-1)).toMatchObject({ node: B, code: CloseCode.Kicked });
+      expect(state.kickBlockedUntil(room, 'bob' as never)).toBe(kickedAt + 5000);
+      then(log, state, () => {
+        log.join(B, 'j4', 'bob'); // at once, on the node that held it
+        log.join(A, 'j5', 'bob', 'host'); // on another node, with another token
+        log.join(A, 'j6', 'bob', 'speaker', 'r2'); // another room
+        log.join(A, 'j7', 'dave'); // another user
+      });
+      for (const req of ['j4', 'j5']) {
+        expect(calls.joins.get(req)).toEqual({ ok: false, closeCode: CloseCode.Kicked, reason: `kicked from this room; you may join it again after ${new Date(kickedAt + 5000).toISOString()}` });
+      }
+      expect(calls.joins.get('j6')).toMatchObject({ ok: true });
+      expect(calls.joins.get('j7')).toMatchObject({ ok: true });
+      then(log, state, () => log.add(A, { t: 'leave', room, sid: sidOf(calls, 'j7') })); // a place for bob (capacity 3)
+      // Still blocked 1 ms before the end, admitted at the end (log time, from the entries' birth times).
+      then(log, state, () => log.add(A, { t: 'beat', live: true, timeoutMs: 120_000 }, kickedAt + 4999 - log.time - 10));
+      then(log, state, () => log.join(B, 'j8', 'bob'));
+      expect(calls.joins.get('j8')).toMatchObject({ ok: false, closeCode: CloseCode.Kicked });
+      expect(log.time).toBe(kickedAt + 4999);
+      then(log, state, () => log.add(B, { t: 'join', req: 'j9', room, userId: 'bob' as never, role: 'speaker', settings, graceMs: 5000 }, 1));
+      expect(log.time).toBe(kickedAt + 5000);
+      expect(calls.joins.get('j9')).toMatchObject({ ok: true });
+      expect(state.kickBlockedUntil(room, 'bob' as never)).toBeUndefined();
+    });
+
+    it('an administrator\'s kick blocks the same way, and the block outlives the room', () => {
+      const { log, calls, state } = setup();
+      then(log, state, () => log.add('admin-1' as NodeId, { t: 'admin', req: 'a1', room, action: { type: 'kick', userId: 'carol' as never } }));
+      expect(calls.ended.at(-1)).toMatchObject({ code: CloseCode.Kicked });
+      // Everyone else leaves: the live room is gone, the block is not.
+      then(log, state, () => {
+        log.add(A, { t: 'leave', room, sid: sidOf(calls, 'j1') });
+        log.add(B, { t: 'leave', room, sid: sidOf(calls, 'j2') });
+      });
+      expect(state.rooms.has(room)).toBe(false);
+      then(log, state, () => log.join(B, 'j4', 'carol', 'host'));
+      expect(calls.joins.get('j4')).toMatchObject({ ok: false, closeCode: CloseCode.Kicked });
+      expect(state.rooms.has(room)).toBe(false);
+    });
+
+    it('every replica decides the same, a snapshot carries the block, and a room created without kickBlockMs (an older node) has none', () => {
+      const { log, calls } = setup();
+      log.add(A, { t: 'cmd', req: 'k1', room, by: sidOf(calls, 'j1'), cmd: { type: 'kick', sid: sidOf(calls, 'j2') } });
+      const half = new ClusterState(new Calls());
+      log.applyTo(half);
+      log.join(A, 'j4', 'bob');
+      log.add(A, { t: 'beat', live: true, timeoutMs: 120_000 }, 6000);
+      log.join(A, 'j5', 'bob');
+      const one = new Calls();
+      const two = new Calls();
+      const fromSnapshot = new Calls();
+      const a = new ClusterState(one);
+      const b = new ClusterState(two);
+      log.applyTo(a);
+      log.applyTo(b);
+      const c = new ClusterState(fromSnapshot);
+      c.load(half.snapshot());
+      expect(JSON.parse(half.snapshot()).kickBlocks).toHaveLength(1);
+      log.applyTo(c, log.entries.length - 3);
+      for (const calls of [one, two, fromSnapshot]) {
+        expect(calls.joins.get('j4')).toMatchObject({ ok: false, closeCode: CloseCode.Kicked });
+        expect(calls.joins.get('j5')).toMatchObject({ ok: true });
+      }
+      expect(a.snapshot()).toEqual(b.snapshot());
+      expect(c.snapshot()).toEqual(a.snapshot());
+      expect(JSON.parse(a.snapshot()).kickBlocks).toEqual([]);
+
+      const old = setup(null);
+      then(old.log, old.state, () => old.log.add(A, { t: 'cmd', req: 'k1', room, by: sidOf(old.calls, 'j1'), cmd: { type: 'kick', sid: sidOf(old.calls, 'j2') } }));
+      then(old.log, old.state, () => old.log.join(B, 'j4', 'bob'));
+      expect(old.calls.joins.get('j4')).toMatchObject({ ok: true });
+      const none = setup(0);
+      then(none.log, none.state, () => none.log.add('admin-1' as NodeId, { t: 'admin', req: 'a1', room, action: { type: 'kick', userId: 'bob' as never } }));
+      then(none.log, none.state, () => none.log.join(B, 'j4', 'bob'));
+      expect(none.calls.joins.get('j4')).toMatchObject({ ok: true });
+    });
+  });
 });

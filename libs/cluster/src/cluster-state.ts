@@ -71,6 +71,8 @@ export interface RoomRecord {
   readonly epoch: number;
   /** How long members detached by a lost node may resume (from the join that created the room). */
   readonly graceMs: number;
+  /** How long a user kicked from the room is refused when joining it again, ms (from the join that created the room; 0: not at all). */
+  readonly kickBlockMs: number;
   /** Seq of the last room event. */
   seq: number;
   readonly members: Map<SpeakerId, MemberRecord>;
@@ -131,6 +133,11 @@ function banKey(room: RoomId | null, userId: UserId): string {
   return `${room ?? '*'} ${userId}`;
 }
 
+/** The close reason of a join refused because the user was kicked from the room a moment ago. */
+export function kickBlockReason(until: number): string {
+  return `kicked from this room; you may join it again after ${new Date(until).toISOString()}`;
+}
+
 export function memberInfo(m: MemberRecord): MemberInfo {
   const info: MemberInfo = { userId: m.userId, sid: m.sid, role: m.role, muted: m.muted, handRaised: m.handRaised };
   if (m.name !== undefined) info.name = m.name;
@@ -155,11 +162,13 @@ interface SnapshotV1 {
   lastApplied: [NodeId, { inc: string; n: number }][];
   directory?: [RoomId, RoomConfig][];
   bans?: [string, number | null][];
+  kickBlocks?: [string, number][];
   rooms: {
     id: RoomId;
     epoch?: number;
     settings: RoomSettings;
     graceMs: number;
+    kickBlockMs?: number;
     seq: number;
     mutedUsers: UserId[];
     roleGrants: [UserId, Role][];
@@ -191,6 +200,13 @@ export class ClusterState {
   readonly directory = new Map<RoomId, RoomConfig>();
   /** Active bans by `room user` (`* user` for every room): end time in ms, null for no end. */
   private readonly bans = new Map<string, number | null>();
+  /**
+   * Users kicked from a room a moment ago, by `room user`: the log time until which their joins of
+   * that room are refused (4403). Outlives the room (a kick of its last other member empties it).
+   */
+  private readonly kickBlocks = new Map<string, number>();
+  /** Earliest end in `kickBlocks` (Infinity: none), so that expiry costs nothing meanwhile. */
+  private nextKickUnblock = Infinity;
   /** Position of the last applied entry (-1: none). */
   position = -1;
   /** Log time: the largest birth time applied so far. */
@@ -338,6 +354,13 @@ export class ClusterState {
   }
 
   private expire(): void {
+    if (this.time >= this.nextKickUnblock) {
+      this.nextKickUnblock = Infinity;
+      for (const [key, until] of this.kickBlocks) {
+        if (until <= this.time) this.kickBlocks.delete(key);
+        else this.nextKickUnblock = Math.min(this.nextKickUnblock, until);
+      }
+    }
     for (const node of [...this.nodes.values()]) {
       if (this.time - node.lastBeat > node.timeoutMs && Object.values(node.beatsSeen).some((n) => n >= BEATS_BEFORE_LOSS)) {
         this.loseNode(node, 'timeout');
@@ -363,6 +386,11 @@ export class ClusterState {
       this.listener.joinDecided(origin, entry.req, { ok: false, closeCode: CloseCode.Banned, reason });
       return;
     }
+    const unblocked = this.kickBlockedUntil(entry.room, entry.userId);
+    if (unblocked !== undefined) {
+      this.listener.joinDecided(origin, entry.req, { ok: false, closeCode: CloseCode.Kicked, reason: kickBlockReason(unblocked) });
+      return;
+    }
     let room = this.rooms.get(entry.room);
     const existing = room?.byUser.get(entry.userId);
     if (room && room.members.size - (existing ? 1 : 0) >= room.settings.capacity) {
@@ -380,6 +408,7 @@ export class ClusterState {
         settings: { capacity: settings.capacity, seats: settings.seats },
         epoch: this.position,
         graceMs: entry.graceMs,
+        kickBlockMs: entry.kickBlockMs ?? 0,
         seq: 0,
         members: new Map(),
         byUser: new Map(),
@@ -523,6 +552,7 @@ export class ClusterState {
       case 'kick': {
         const node = target.node;
         this.removeMember(target, 'kicked');
+        this.blockRejoin(room, target.userId);
         if (node !== undefined) this.listener.sessionEnded(target, node, CloseCode.Kicked, 'removed from the room by a host');
         return undefined;
       }
@@ -540,6 +570,24 @@ export class ClusterState {
       this.bans.delete(key); // expired
     }
     return undefined;
+  }
+
+  /**
+   * Until when (log time, ms) the user's joins of `room` are refused because it was kicked from
+   * it, or undefined when they are not.
+   */
+  kickBlockedUntil(room: RoomId, userId: UserId): number | undefined {
+    const until = this.kickBlocks.get(banKey(room, userId));
+    return until !== undefined && until > this.time ? until : undefined;
+  }
+
+  /** After a kick (by a host or an administrator): the room's rejoin block starts now, in log time. */
+  private blockRejoin(room: RoomRecord, userId: UserId): void {
+    if (room.kickBlockMs <= 0) return;
+    const until = this.time + room.kickBlockMs;
+    const key = banKey(room.id, userId);
+    this.kickBlocks.set(key, Math.max(until, this.kickBlocks.get(key) ?? 0));
+    this.nextKickUnblock = Math.min(this.nextKickUnblock, until);
   }
 
   /** Active bans: room (null: every room), user, end (null: none). */
@@ -607,6 +655,7 @@ export class ClusterState {
     switch (action.type) {
       case 'kick':
         this.removeForAdmin(target, 'kicked', CloseCode.Kicked, 'removed from the room by an administrator');
+        this.blockRejoin(room, target.userId);
         break;
       case 'mute':
         if (action.muted) room.mutedUsers.add(target.userId);
@@ -701,11 +750,13 @@ export class ClusterState {
       lastApplied: [...this.lastApplied],
       directory: [...this.directory].map(([id, c]) => [id, { ...c }]),
       bans: [...this.bans].filter(([, until]) => until === null || until > this.time),
+      kickBlocks: [...this.kickBlocks].filter(([, until]) => until > this.time),
       rooms: [...this.rooms.values()].map((r) => ({
         id: r.id,
         epoch: r.epoch,
         settings: r.settings,
         graceMs: r.graceMs,
+        kickBlockMs: r.kickBlockMs,
         seq: r.seq,
         mutedUsers: [...r.mutedUsers],
         roleGrants: [...r.roleGrants],
@@ -746,12 +797,19 @@ export class ClusterState {
     for (const [id, config] of data.directory ?? []) this.directory.set(id, { ...config });
     this.bans.clear();
     for (const [key, until] of data.bans ?? []) this.bans.set(key, until);
+    this.kickBlocks.clear();
+    this.nextKickUnblock = Infinity;
+    for (const [key, until] of data.kickBlocks ?? []) {
+      this.kickBlocks.set(key, until);
+      this.nextKickUnblock = Math.min(this.nextKickUnblock, until);
+    }
     for (const r of data.rooms) {
       const room: RoomRecord = {
         id: r.id,
         settings: r.settings,
         epoch: r.epoch ?? 0,
         graceMs: r.graceMs,
+        kickBlockMs: r.kickBlockMs ?? 0,
         seq: r.seq,
         members: new Map(),
         byUser: new Map(),

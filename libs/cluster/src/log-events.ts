@@ -86,6 +86,11 @@ export interface JoinEntry extends EntryBase {
   /** Settings for the room if this join creates it. */
   settings: RoomSettings;
   graceMs: number;
+  /**
+   * If this join creates the room: how long (ms) a user kicked from it is refused when joining
+   * it again (the joining gateway's KICK_REJOIN_BLOCK_SECONDS). Absent (older nodes): 0, none.
+   */
+  kickBlockMs?: number;
 }
 
 export interface ResumeEntry extends EntryBase {
@@ -266,7 +271,8 @@ export function parseLogEntry(text: string): LogEntry | undefined {
         isRole(e.role) &&
         (e.name === undefined || (typeof e.name === 'string' && isDisplayNameLength(e.name))) &&
         isSettings(e.settings) &&
-        isPositiveInt(e.graceMs)
+        isPositiveInt(e.graceMs) &&
+        (e.kickBlockMs === undefined || isPositiveInt(e.kickBlockMs))
         ? (e as unknown as JoinEntry)
         : undefined;
     case 'resume':

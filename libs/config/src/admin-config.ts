@@ -39,7 +39,7 @@ export const AdminEnvSchema = Type.Object({
   ),
   ROOM_CAPACITY: shared.ROOM_CAPACITY,
   ROOM_SEATS: shared.ROOM_SEATS,
-  TOKEN_MAX_TTL_SECONDS: Int(60, 30 * 86400, 86400, 'Longest lifetime of a join token issued by the admin API'),
+  TOKEN_MAX_TTL_SECONDS: shared.TOKEN_MAX_TTL_SECONDS,
   DB_TIMEOUT_MS: Int(100, 60_000, 5000, 'Connect timeout of the database, and how long /readyz waits for it to answer'),
 });
 export type AdminEnv = Static<typeof AdminEnvSchema>;

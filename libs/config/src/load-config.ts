@@ -24,6 +24,8 @@ export interface GatewayConfig {
         readonly voiceDeadlineMs: number;
       };
   readonly jwtSecret: string;
+  /** Longest join token lifetime accepted, in seconds (exp − iat, or exp − now). */
+  readonly tokenMaxTtlSeconds: number;
   readonly joinTimeoutMs: number;
   readonly voice: {
     readonly maxPayloadBytes: number;
@@ -43,7 +45,8 @@ export interface GatewayConfig {
     readonly syncTimeoutMs: number;
     readonly requestTimeoutMs: number;
   };
-  readonly rooms: { readonly capacity: number; readonly seats: number; readonly resumeGraceMs: number };
+  /** kickBlockMs: how long a kicked user is refused when joining the room again (rooms this node creates). */
+  readonly rooms: { readonly capacity: number; readonly seats: number; readonly resumeGraceMs: number; readonly kickBlockMs: number };
   readonly limits: {
     readonly connectionsPerIp: number;
     readonly connectionsPerUser: number;
@@ -110,6 +113,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       voiceDeadlineMs: env.VOICE_DEADLINE_MS,
     }),
     jwtSecret: env.JWT_SECRET,
+    tokenMaxTtlSeconds: env.TOKEN_MAX_TTL_SECONDS,
     joinTimeoutMs: env.JOIN_TIMEOUT_MS,
     voice: {
       maxPayloadBytes: env.VOICE_MAX_PAYLOAD_BYTES,
@@ -129,7 +133,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       syncTimeoutMs: env.CLUSTER_SYNC_TIMEOUT_MS,
       requestTimeoutMs: env.CLUSTER_REQUEST_TIMEOUT_MS,
     },
-    rooms: { capacity: env.ROOM_CAPACITY, seats: env.ROOM_SEATS, resumeGraceMs: env.RESUME_GRACE_MS },
+    rooms: { capacity: env.ROOM_CAPACITY, seats: env.ROOM_SEATS, resumeGraceMs: env.RESUME_GRACE_MS, kickBlockMs: env.KICK_REJOIN_BLOCK_SECONDS * 1000 },
     limits: {
       connectionsPerIp: env.MAX_CONNECTIONS_PER_IP,
       connectionsPerUser: env.MAX_CONNECTIONS_PER_USER,

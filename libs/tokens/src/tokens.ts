@@ -8,6 +8,10 @@ export const JOIN_AUDIENCE = 'voiceroom:join';
 export const RESUME_AUDIENCE = 'voiceroom:resume';
 /** Resume tokens are checked against the room state too; this only bounds how long one is worth keeping. */
 const RESUME_TTL_SECONDS = 24 * 3600;
+/** Longest lifetime of a join token when none is given (TOKEN_MAX_TTL_SECONDS's default). */
+export const DEFAULT_TOKEN_MAX_TTL_SECONDS = 86_400;
+/** Clock tolerance on `exp`, `nbf` and the lifetime checks (seconds). */
+const CLOCK_TOLERANCE_SECONDS = 5;
 
 export interface ResumeClaims {
   userId: UserId;
@@ -29,7 +33,12 @@ export type VerifyResult =
   | { ok: false; closeCode: typeof CloseCode.TokenInvalid | typeof CloseCode.TokenExpired; reason: string };
 
 export interface TokenService {
-  verify(token: string): VerifyResult;
+  /**
+   * Checks a join token. Besides signature, audience and claims, its lifetime is bounded: a token
+   * whose `exp − iat` exceeds `maxTtlSeconds`, or whose `exp` is more than `maxTtlSeconds` (plus
+   * the 5 s clock tolerance) from now, with or without `iat`, is refused with 4401.
+   */
+  verify(token: string, maxTtlSeconds?: number): VerifyResult;
   sign(claims: { userId: string; room: string; role: Role; name?: string }, ttlSeconds: number): string;
   signResume(claims: ResumeClaims): string;
   verifyResume(token: string): { ok: true; claims: ResumeClaims } | { ok: false; reason: string };
@@ -42,7 +51,7 @@ export function createTokenService(secret: string): TokenService {
     algorithms: ['HS256'],
     allowedAud: JOIN_AUDIENCE,
     requiredClaims: ['aud', 'exp', 'sub', 'room', 'role'],
-    clockTolerance: 5000,
+    clockTolerance: CLOCK_TOLERANCE_SECONDS * 1000,
     cache: 1000,
   });
   const signer = createSigner({ key: secret, algorithm: 'HS256', aud: JOIN_AUDIENCE });
@@ -56,7 +65,7 @@ export function createTokenService(secret: string): TokenService {
   });
 
   return {
-    verify(token) {
+    verify(token, maxTtlSeconds = DEFAULT_TOKEN_MAX_TTL_SECONDS) {
       let payload: Record<string, unknown>;
       try {
         payload = verifier(token) as Record<string, unknown>;
@@ -73,10 +82,16 @@ export function createTokenService(secret: string): TokenService {
       const room = parseRoomId(payload.room);
       const role = payload.role;
       const name = payload.name;
-      if (!userId || !room || !isRole(role) || typeof payload.exp !== 'number' || (name !== undefined && typeof name !== 'string')) {
+      const { exp, iat } = payload;
+      if (!userId || !room || !isRole(role) || typeof exp !== 'number' || (iat !== undefined && typeof iat !== 'number') || (name !== undefined && typeof name !== 'string')) {
         return { ok: false, closeCode: CloseCode.TokenInvalid, reason: 'token claims invalid' };
       }
-      const claims: JoinClaims = { userId, room, role, exp: payload.exp };
+      // No token lives longer than the maximum: `exp: 1e308` is no way around expiry.
+      const now = Date.now() / 1000;
+      if ((typeof iat === 'number' && exp - iat > maxTtlSeconds) || exp - now > maxTtlSeconds + CLOCK_TOLERANCE_SECONDS) {
+        return { ok: false, closeCode: CloseCode.TokenInvalid, reason: `token lifetime over the maximum (${maxTtlSeconds} s)` };
+      }
+      const claims: JoinClaims = { userId, room, role, exp };
       // One rule with the admin API: at most 64 code points, a longer name cut, never inside a pair.
       if (typeof name === 'string') claims.name = cutDisplayName(name);
       return { ok: true, claims };

@@ -30,7 +30,7 @@ export function memberRoutes(app: FastifyInstance, ctx: AdminContext): void {
     config: { role: 'moderator' },
     schema: {
       tags,
-      summary: 'Disconnect a member (close code 4403 on its gateway); it may join again (ban to prevent that)',
+      summary: 'Disconnect a member (close code 4403 on its gateway); its joins of the room are refused (4403) for KICK_REJOIN_BLOCK_SECONDS, then it may join again (ban to prevent that)',
       params: MemberParams,
       response: { 200: Ok, ...errors(400, 401, 403, 404, 503) },
     },
