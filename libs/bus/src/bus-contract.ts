@@ -161,6 +161,7 @@ export function busContractSuite(name: string, makeCluster: () => BusCluster, ti
       a.bus.publishVoice(room('new'), frame(1));
       await a.bus.publishEvent(Buffer.from('after-late'));
       await until('new traffic at the late node', () => late.rec.voice('new').length >= 1 && late.rec.events('after-late').length >= 1, timeoutMs);
+      await until('the event at b', () => b.rec.events('after-late').length >= 1, timeoutMs);
       expect(late.rec.voice('old')).toHaveLength(0);
       const atB = b.rec.events('after-late')[0]?.position;
       expect(late.rec.events('after-late')[0]?.position).toBe(atB);

@@ -3,17 +3,26 @@ import { ConsumeResult, Producer, PushConsumer, type ILogger, type MessageView }
 import type { NodeId, RoomId } from '@voiceroom/protocol';
 import { BusClosedError, BusPublishError, emptyBusStats, type Bus, type BusHandler, type BusStats } from './bus';
 import { BatchWriter, forEachEntry, MAX_ENTRY_BYTES, readBatchHeader } from './batch-codec';
+import type { BusLogger } from './bus-logger';
+import { VoiceLane } from './remoting/voice-lane';
+
+export type { BusLogger } from './bus-logger';
 
 export interface RocketMQBusOptions {
   nodeId: NodeId;
-  /** gRPC endpoints of the RocketMQ proxy, e.g. "127.0.0.1:8081" (several separated by ';'). */
+  /** gRPC endpoints of the RocketMQ proxy, e.g. "127.0.0.1:8081" (several separated by ';'): the event lane. */
   endpoints: string;
+  /**
+   * NameServer addresses, e.g. "127.0.0.1:9876" (several separated by ';'): the voice lane finds
+   * the voice topic's brokers there and talks to them over RocketMQ's remoting protocol.
+   */
+  nameServers: string;
   voiceTopic: string;
   eventTopic: string;
   /** Consumer group = prefix + node id; one group per node is what makes the topic a broadcast. */
   consumerGroupPrefix: string;
   namespace?: string;
-  /** At most this many voice messages per second (the linger follows from it). */
+  /** At most this many voice messages per second per queue of the voice topic (the linger follows from it). */
   maxVoiceMessagesPerSecond: number;
   /** Largest voice message body; frames beyond it while a send is pending are dropped. */
   maxVoiceBatchBytes: number;
@@ -27,14 +36,6 @@ export interface RocketMQBusOptions {
    */
   eventsOnly?: boolean;
   log: BusLogger;
-}
-
-/** The subset of a pino logger the bus uses. */
-export interface BusLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
 }
 
 const EVENT_RETRY_MIN_MS = 100;
@@ -68,13 +69,7 @@ export class RocketMQBus implements Bus {
   private readonly counters = emptyBusStats();
   private readonly clientLogger: ILogger;
 
-  private readonly voice: BatchWriter;
-  private readonly minIntervalMs: number;
-  private voiceInFlight = false;
-  private voiceTimer: NodeJS.Timeout | undefined;
-  private voiceImmediate: NodeJS.Immediate | undefined;
-  private lastVoiceSendAt = 0;
-  private lastVoiceFailureLogAt = 0;
+  private voice: VoiceLane | undefined;
 
   private readonly eventQueue: QueuedEvent[] = [];
   private eventSending = false;
@@ -82,8 +77,6 @@ export class RocketMQBus implements Bus {
 
   constructor(private readonly options: RocketMQBusOptions) {
     this.nodeId = options.nodeId;
-    this.minIntervalMs = 1000 / options.maxVoiceMessagesPerSecond;
-    this.voice = new BatchWriter(options.nodeId, options.maxVoiceBatchBytes);
     this.eventWriter = new BatchWriter(options.nodeId, EVENT_MESSAGE_BYTES);
     this.clientLogger = clientLogger(options.log);
   }
@@ -115,7 +108,7 @@ export class RocketMQBus implements Bus {
     const producer = new Producer({
       endpoints: this.options.endpoints,
       namespace: this.options.namespace ?? '',
-      topics: this.options.eventsOnly ? [eventTopic] : [voiceTopic, eventTopic],
+      topics: [eventTopic],
       requestTimeout: this.options.requestTimeoutMs ?? 3000,
       maxAttempts: 1,
       logger: this.clientLogger,
@@ -124,14 +117,12 @@ export class RocketMQBus implements Bus {
       endpoints: this.options.endpoints,
       namespace: this.options.namespace ?? '',
       consumerGroup: this.consumerGroup,
-      subscriptions: new Map(this.options.eventsOnly ? [[eventTopic, '*']] : [
-        [voiceTopic, '*'],
-        [eventTopic, '*'],
-      ]),
+      subscriptions: new Map([[eventTopic, '*']]),
       requestTimeout: this.options.requestTimeoutMs ?? 3000,
       logger: this.clientLogger,
-      messageListener: { consume: (message) => this.receive(message) },
+      messageListener: { consume: (message) => this.receiveEvent(message) },
     });
+    const voice = this.options.eventsOnly ? undefined : this.voiceLane();
     // The listener checks `this.handler`, so nothing is delivered before start resolves.
     this.consumer = consumer;
     let timer: NodeJS.Timeout | undefined;
@@ -151,13 +142,13 @@ export class RocketMQBus implements Bus {
     }, 1000);
     try {
       await Promise.race([
-        Promise.all([producer.startup(), consumer.startup()]),
+        Promise.all([producer.startup(), consumer.startup(), voice?.start((body) => this.receiveVoice(body))]),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error(`startup took more than ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
         }),
       ]);
     } catch (error) {
-      await Promise.allSettled([producer.shutdown(), consumer.shutdown()]);
+      await Promise.allSettled([producer.shutdown(), consumer.shutdown(), voice?.close()]);
       this.consumer = undefined;
       throw new BusPublishError(`could not start RocketMQ clients at ${this.options.endpoints}`, { cause: error });
     } finally {
@@ -165,18 +156,19 @@ export class RocketMQBus implements Bus {
       clearInterval(nudge);
     }
     if (this.closed) {
-      await Promise.allSettled([producer.shutdown(), consumer.shutdown()]);
+      await Promise.allSettled([producer.shutdown(), consumer.shutdown(), voice?.close()]);
       throw new BusClosedError();
     }
     // Receiving begins only when the consumer's first assignment scan has made its process
     // queues (about 1 s after startup); until then nothing would arrive.
-    if (!(await waitForQueues(consumer, this.options.eventsOnly ? 1 : 2, 15_000))) {
+    if (!(await waitForQueues(consumer, 1, 15_000))) {
       this.options.log.warn({ consumerGroup: this.consumerGroup }, 'consumer has no queue assignment yet; receiving will start when it has');
     }
     this.producer = producer;
+    this.voice = voice;
     this.handler = handler;
     this.options.log.info(
-      { consumerGroup: this.consumerGroup, endpoints: this.options.endpoints, voiceTopic, eventTopic },
+      { consumerGroup: this.consumerGroup, endpoints: this.options.endpoints, nameServers: this.options.nameServers, voiceTopic, eventTopic },
       'rocketmq bus started',
     );
   }
@@ -186,67 +178,29 @@ export class RocketMQBus implements Bus {
   }
 
   publishVoice(room: RoomId, frame: Uint8Array): void {
-    if (!this.isStarted()) {
-      this.counters.voiceFramesDropped++;
-      return;
-    }
-    if (!this.voice.append(room, frame, Date.now())) {
+    if (!this.isStarted() || !this.voice?.publish(room, frame, Date.now())) {
       this.counters.voiceFramesDropped++;
       return;
     }
     this.counters.voiceFramesPublished++;
-    if (!this.voiceInFlight) this.scheduleVoiceFlush();
   }
 
-  /** One message per linger at most: at once if the last send was long enough ago, else when it will be. */
-  private scheduleVoiceFlush(): void {
-    if (this.voiceTimer !== undefined || this.voiceImmediate !== undefined) return;
-    const wait = this.lastVoiceSendAt + this.minIntervalMs - Date.now();
-    if (wait <= 0) {
-      this.voiceImmediate = setImmediate(this.flushVoice);
-    } else {
-      this.voiceTimer = setTimeout(this.flushVoice, wait);
-    }
-  }
-
-  private readonly flushVoice = (): void => {
-    this.voiceTimer = undefined;
-    this.voiceImmediate = undefined;
-    const count = this.voice.size;
-    if (count === 0 || this.closed) return;
-    const now = Date.now();
-    if (now - this.voice.birth > this.options.voiceDeadlineMs) {
-      // The broker was slow or away: these frames would be dropped at every receiver.
-      this.counters.voiceFramesDropped += count;
-      this.voice.clear();
-      return;
-    }
-    const body = this.voice.take();
-    this.voiceInFlight = true;
-    this.lastVoiceSendAt = now;
-    (this.producer as Producer).send({ topic: this.options.voiceTopic, body }).then(
-      () => {
-        this.counters.voiceMessagesPublished++;
-        this.voiceSent();
-      },
-      (error: unknown) => {
-        this.counters.voicePublishFailures++;
-        this.counters.voiceFramesDropped += count;
-        if (now - this.lastVoiceFailureLogAt > 5000) {
-          this.lastVoiceFailureLogAt = now;
-          this.options.log.warn(
-            { err: error, framesDropped: this.counters.voiceFramesDropped },
-            'voice publish failed (logged at most every 5 s)',
-          );
-        }
-        this.voiceSent();
-      },
-    );
-  };
-
-  private voiceSent(): void {
-    this.voiceInFlight = false;
-    if (this.voice.size > 0) this.scheduleVoiceFlush();
+  /** The voice lane's settings; in a namespace, remoting names carry it as `namespace%name`. */
+  private voiceLane(): VoiceLane {
+    const { namespace, voiceTopic } = this.options;
+    const topic = namespace ? `${namespace}%${voiceTopic}` : voiceTopic;
+    return new VoiceLane({
+      nodeId: this.nodeId,
+      nameServers: this.options.nameServers.split(';').map((a) => a.trim()).filter(Boolean),
+      topic,
+      consumerGroup: `${topic}-pull`,
+      minIntervalMs: 1000 / this.options.maxVoiceMessagesPerSecond,
+      maxBatchBytes: this.options.maxVoiceBatchBytes,
+      deadlineMs: this.options.voiceDeadlineMs,
+      requestTimeoutMs: this.options.requestTimeoutMs ?? 3000,
+      log: this.options.log,
+      counters: this.counters,
+    });
   }
 
   publishEvent(payload: Uint8Array): Promise<void> {
@@ -302,35 +256,29 @@ export class RocketMQBus implements Bus {
     this.eventSending = false;
   }
 
-  /** Synchronous on purpose: the client then hands us a batch's messages in order. */
-  private receive(message: MessageView): ConsumeResult {
+  /** A stored voice batch from the voice lane (synchronous: the lane hands batches over in order). */
+  private receiveVoice(body: Buffer): void {
     const handler = this.handler;
-    if (!handler) return ConsumeResult.SUCCESS;
-    if (isTopic(message.topic, this.options.eventTopic)) {
-      this.receiveEvent(message, handler);
-      return ConsumeResult.SUCCESS;
-    }
-    const body = message.body;
+    if (!handler) return;
     const header = readBatchHeader(body);
     if (!header) {
       this.counters.malformedMessagesDropped++;
-      return ConsumeResult.SUCCESS;
+      return;
     }
     if (header.origin === this.nodeId) {
       this.counters.ownMessagesDropped++;
-      return ConsumeResult.SUCCESS;
+      return;
     }
     const now = Date.now();
     if (header.birth < this.startedAt || now - header.birth > this.options.voiceDeadlineMs) {
       this.counters.staleMessagesDropped++;
-      return ConsumeResult.SUCCESS;
+      return;
     }
     this.counters.lastVoiceLagMs = now - header.birth;
     this.counters.voiceFramesReceived += header.count;
     if (!forEachEntry(body, header, (room, frame) => handler.onVoice(room, frame, header.origin))) {
       this.counters.malformedMessagesDropped++;
     }
-    return ConsumeResult.SUCCESS;
   }
 
   /**
@@ -338,14 +286,16 @@ export class RocketMQBus implements Bus {
    * through a retry topic carry another queue's offset and are skipped: the receiver has either
    * seen the original already or sees the jump in positions and resynchronises.
    */
-  private receiveEvent(message: MessageView, handler: BusHandler): void {
+  private receiveEvent(message: MessageView): ConsumeResult {
+    const handler = this.handler;
+    if (!handler) return ConsumeResult.SUCCESS;
     const position = message.offset;
     // A redelivery (attempt > 1) comes through a retry topic; 5.3.3 hands it over under the
     // original topic's name but with the retry queue's offset, so its position would be wrong.
     // The receiver has seen the original, or sees a gap and resynchronises.
     if (message.topic !== this.options.eventTopic || position === undefined || (message.deliveryAttempt ?? 1) > 1) {
       this.counters.staleMessagesDropped++;
-      return;
+      return ConsumeResult.SUCCESS;
     }
     const body = message.body;
     const header = readBatchHeader(body);
@@ -354,12 +304,13 @@ export class RocketMQBus implements Bus {
       // Still a position in the log: deliver it empty so that positions stay consecutive.
       this.counters.malformedMessagesDropped++;
       handler.onEvent(EMPTY, { origin: '' as NodeId, position: Number(position), index: 0, count: 1, birth: 0 });
-      return;
+      return ConsumeResult.SUCCESS;
     }
     this.counters.eventsReceived += entries.length;
     for (let i = 0; i < entries.length; i++) {
       handler.onEvent(entries[i] as Uint8Array, { origin: header.origin, position: Number(position), index: i, count: entries.length, birth: header.birth });
     }
+    return ConsumeResult.SUCCESS;
   }
 
   isSoleNode(): boolean {
@@ -374,24 +325,17 @@ export class RocketMQBus implements Bus {
     if (this.closed) return;
     this.closed = true;
     this.handler = undefined;
-    if (this.voiceTimer) clearTimeout(this.voiceTimer);
-    if (this.voiceImmediate) clearImmediate(this.voiceImmediate);
-    this.voice.clear();
+    await this.voice?.close();
     for (const item of this.eventQueue.splice(0)) item.reject(new BusClosedError());
     // Client 1.0.8 creates its process queues in a scan that shutdown() does not cancel: shutting
     // down before that scan ran leaves queues polling forever. Let it run first (bounded).
-    if (this.consumer) await waitForQueues(this.consumer, this.options.eventsOnly ? 1 : 2, 3000);
+    if (this.consumer) await waitForQueues(this.consumer, 1, 3000);
     const results = await Promise.allSettled([this.consumer?.shutdown(), this.producer?.shutdown()]);
     for (const result of results) {
       if (result.status === 'rejected') this.options.log.warn({ err: result.reason }, 'rocketmq client shutdown failed');
     }
     this.options.log.info({ consumerGroup: this.consumerGroup }, 'rocketmq bus closed');
   }
-}
-
-/** The topic itself, or its retry topic (`%RETRY%<group>_<topic>`), or a namespaced name. */
-function isTopic(name: string, topic: string): boolean {
-  return name === topic || name.endsWith(`%${topic}`) || name.endsWith(`_${topic}`);
 }
 
 async function waitForQueues(consumer: PushConsumer, count: number, timeoutMs: number): Promise<boolean> {

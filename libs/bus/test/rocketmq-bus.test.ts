@@ -5,7 +5,7 @@
 import { Producer } from 'rocketmq-client-nodejs';
 import pino from 'pino';
 import type { NodeId, RoomId } from '@voiceroom/protocol';
-import { requireRocketMQ, ROCKETMQ_ENDPOINTS, VOICE_TOPIC, EVENT_TOPIC } from '@voiceroom/testkit';
+import { requireRocketMQ, ROCKETMQ_ENDPOINTS, ROCKETMQ_NAMESRV_ADDR, VOICE_TOPIC, EVENT_TOPIC } from '@voiceroom/testkit';
 import { BatchWriter } from '../src/batch-codec';
 import { awaitLink, busContractSuite, Recorder } from '../src/bus-contract';
 import { RocketMQBus } from '../src/rocketmq-bus';
@@ -16,6 +16,7 @@ function rocketBus(nodeId: string, overrides: Partial<ConstructorParameters<type
   return new RocketMQBus({
     nodeId: nodeId as NodeId,
     endpoints: ROCKETMQ_ENDPOINTS,
+    nameServers: ROCKETMQ_NAMESRV_ADDR,
     voiceTopic: VOICE_TOPIC,
     eventTopic: EVENT_TOPIC,
     consumerGroupPrefix: 'voiceroom-test-',

@@ -15,6 +15,7 @@ export interface GatewayConfig {
     | {
         readonly kind: 'rocketmq';
         readonly endpoints: string;
+        readonly nameServers: string;
         readonly namespace: string;
         readonly voiceTopic: string;
         readonly eventTopic: string;
@@ -149,7 +150,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   return deepFreeze(config);
 }
 
-type BusEnv = Pick<Env, 'BUS' | 'ROCKETMQ_ENDPOINTS' | 'ROCKETMQ_NAMESPACE' | 'ROCKETMQ_VOICE_TOPIC' | 'ROCKETMQ_EVENT_TOPIC' | 'ROCKETMQ_GROUP_PREFIX'>;
+type BusEnv = Pick<Env, 'BUS' | 'ROCKETMQ_ENDPOINTS' | 'ROCKETMQ_NAMESRV_ADDR' | 'ROCKETMQ_NAMESPACE' | 'ROCKETMQ_VOICE_TOPIC' | 'ROCKETMQ_EVENT_TOPIC' | 'ROCKETMQ_GROUP_PREFIX'>;
 type VoiceLane = Pick<Extract<GatewayConfig['bus'], { kind: 'rocketmq' }>, 'maxVoiceMessagesPerSecond' | 'maxVoiceBatchBytes' | 'voiceDeadlineMs'>;
 
 /** The bus settings from the environment (gateway and admin API alike). */
@@ -158,6 +159,7 @@ export function busConfig(env: BusEnv, voice: VoiceLane): GatewayConfig['bus'] {
   return {
     kind: 'rocketmq',
     endpoints: env.ROCKETMQ_ENDPOINTS,
+    nameServers: env.ROCKETMQ_NAMESRV_ADDR,
     namespace: env.ROCKETMQ_NAMESPACE,
     voiceTopic: env.ROCKETMQ_VOICE_TOPIC,
     eventTopic: env.ROCKETMQ_EVENT_TOPIC,

@@ -70,6 +70,7 @@ export class GatewayProcess {
           NODE_ID: options.nodeId,
           BUS: options.bus ?? 'rocketmq',
           ROCKETMQ_ENDPOINTS: process.env.ROCKETMQ_ENDPOINTS ?? '127.0.0.1:8081',
+          ROCKETMQ_NAMESRV_ADDR: process.env.ROCKETMQ_NAMESRV_ADDR ?? '127.0.0.1:9876',
           JWT_SECRET: TEST_JWT_SECRET,
           LOG_LEVEL: 'info',
           ...options.env,

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { REPO_ROOT } from './paths';
 
 export const ROCKETMQ_ENDPOINTS = process.env.ROCKETMQ_ENDPOINTS ?? '127.0.0.1:8081';
+/** The NameServer, where the voice lane finds the voice topic's brokers. */
+export const ROCKETMQ_NAMESRV_ADDR = process.env.ROCKETMQ_NAMESRV_ADDR ?? '127.0.0.1:9876';
 export const VOICE_TOPIC = 'voiceroom-voice';
 export const EVENT_TOPIC = 'voiceroom-events';
 

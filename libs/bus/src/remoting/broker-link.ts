@@ -1,0 +1,87 @@
+import type { BusLogger } from '../bus-logger';
+import type { RemotingCommand } from './remoting-codec';
+import { RemotingConnection, RemotingError } from './remoting-connection';
+
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 2000;
+
+/**
+ * The voice lane's connection to one broker, kept open: when it drops, it reconnects with
+ * backoff and calls `onUp` again, so the owner restarts what ran on the old connection.
+ * Requests made while it is down fail at once (voice never waits for a broker).
+ */
+export class BrokerLink {
+  private connection: RemotingConnection | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private delay = RECONNECT_MIN_MS;
+  private closed = false;
+  /** Bumped on every new connection: loops started on an older one stop. */
+  generation = 0;
+
+  constructor(
+    readonly address: string,
+    private readonly timeoutMs: number,
+    private readonly log: BusLogger,
+    private readonly onUp: (link: BrokerLink) => void,
+  ) {}
+
+  get isUp(): boolean {
+    return this.connection?.isOpen === true;
+  }
+
+  /** First connection: rejects if the broker cannot be reached (the caller decides to retry). */
+  async open(): Promise<void> {
+    this.connection = await RemotingConnection.open(this.address, this.timeoutMs, (error) => this.lost(error));
+    this.generation++;
+  }
+
+  request(code: number, extFields: Record<string, string | number | boolean>, body: Uint8Array | undefined, timeoutMs: number): Promise<RemotingCommand> {
+    const connection = this.connection;
+    if (!connection?.isOpen) return Promise.reject(new RemotingError(`no connection to broker ${this.address}`));
+    return connection.request(code, extFields, body, timeoutMs);
+  }
+
+  /** Drops the connection now (e.g. a request timed out: the TCP connection may be dead). */
+  reset(reason: string): void {
+    if (this.connection?.isOpen) {
+      this.log.warn({ broker: this.address, reason }, 'voice lane: resetting broker connection');
+      this.connection.close();
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.connection?.close();
+  }
+
+  private lost(error: Error): void {
+    this.generation++;
+    if (this.closed) return;
+    this.log.warn({ broker: this.address, err: error.message, retryInMs: this.delay }, 'voice lane: broker connection lost, reconnecting');
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      RemotingConnection.open(this.address, this.timeoutMs, (error) => this.lost(error)).then(
+        (connection) => {
+          if (this.closed) {
+            connection.close();
+            return;
+          }
+          this.connection = connection;
+          this.generation++;
+          this.delay = RECONNECT_MIN_MS;
+          this.log.info({ broker: this.address }, 'voice lane: broker connection back');
+          this.onUp(this);
+        },
+        () => {
+          if (this.closed) return;
+          this.delay = Math.min(this.delay * 2, RECONNECT_MAX_MS);
+          this.schedule();
+        },
+      );
+    }, this.delay);
+  }
+}
