@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
+import type { ServerOptions as WebSocketServerOptions } from 'ws';
 import { createBus, type Bus, type MemoryExchange } from '@voiceroom/bus';
 import type { AdminConfig, GatewayConfig } from '@voiceroom/config';
 import { connectDatabase, frameworkErrors, readHistory, registerAdmin } from '@voiceroom/admin';
@@ -8,6 +9,7 @@ import { isValidId, type NodeId } from '@voiceroom/protocol';
 import { GatewayNode } from './gateway-node';
 import { createMetrics } from './metrics';
 import { wsErrorHandler, type ProtocolErrorCounts } from './ws-errors';
+import { ConnectionLimits } from './connection-limits';
 import { devTokenRoute, serveWebPage } from './web';
 import { createTokenService } from '@voiceroom/tokens';
 import type { Registry } from 'prom-client';
@@ -34,6 +36,11 @@ export interface BuildOptions {
  * The bus starts in the background once the app is ready; /readyz says when it has.
  */
 export async function buildApp(config: GatewayConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const limits = new ConnectionLimits({
+    perAddress: config.limits.connectionsPerIp,
+    max: config.limits.maxConnections,
+    peerIsClient: config.trustProxy === false,
+  });
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
@@ -43,6 +50,10 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     frameworkErrors,
     routerOptions: { maxParamLength: 1000 },
     bodyLimit: 64 * 1024,
+    // Against slow or partial requests (slowloris), upgrades included: 408 and close.
+    requestTimeout: config.http.requestTimeoutMs,
+    http: { headersTimeout: config.http.headersTimeoutMs, connectionsCheckingInterval: 1000 },
+    clientErrorHandler: limits.clientErrorHandler(),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
   const nodeId = config.nodeId as NodeId;
@@ -53,12 +64,17 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   const node = new GatewayNode(config, bus, tokens, app.log);
   app.decorate('gateway', node);
   const protocolErrors: ProtocolErrorCounts = new Map();
-  const metrics = createMetrics(node, { protocolErrors });
+  const metrics = createMetrics(node, { protocolErrors, connections: limits });
+  limits.attach(app.server);
 
   await app.register(websocket, {
-    options: { maxPayload: config.wsMaxMessageBytes, perMessageDeflate: false, clientTracking: false },
+    // closeTimeout (ws 8.19+, not in @types/ws): a client that does not answer the gateway's
+    // close frame loses its TCP connection (and its slot in the limits) after this long.
+    options: { maxPayload: config.wsMaxMessageBytes, perMessageDeflate: false, clientTracking: false, closeTimeout: config.wsCloseTimeoutMs } as WebSocketServerOptions,
     errorHandler: wsErrorHandler(protocolErrors),
   });
+  // Upgrades only on /ws, within the per-address and node limits (connection-limits.ts).
+  app.addHook('onRequest', limits.upgradeHook());
 
   app.get('/ws', { websocket: true }, (socket, request) => {
     node.accept(socket, request.ip);

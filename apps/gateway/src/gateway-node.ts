@@ -66,6 +66,7 @@ export interface GatewayStats {
   joinsRefused: number;
   resumesAccepted: number;
   resumesRefused: number;
+  /** Sockets closed with 4413 (per-user limit); the per-address and node limits count theirs in connection-limits.ts. */
   connectionsRefused: number;
   commandsPublished: number;
   commandsRefused: number;
@@ -128,7 +129,6 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   /** Joined sessions of this node by sid. */
   private readonly local = new Map<number, Session>();
   private readonly pending = new Map<string, PendingRequest>();
-  private readonly perIp = new Map<string, number>();
   private readonly perUser = new Map<UserId, number>();
   private requests = 0;
   /** WebSocket pings, spread over HEARTBEAT_INTERVAL_MS (heartbeat.ts). */
@@ -217,13 +217,6 @@ export class GatewayNode implements BusHandler, ReplicaListener {
       ws.close(CloseCode.Unavailable, 'gateway shutting down');
       return;
     }
-    const fromIp = this.perIp.get(remoteAddress) ?? 0;
-    if (fromIp >= this.config.limits.connectionsPerIp) {
-      this.stats.connectionsRefused++;
-      ws.close(CloseCode.TooManyConnections, `more than ${this.config.limits.connectionsPerIp} connections from your address`);
-      return;
-    }
-    this.perIp.set(remoteAddress, fromIp + 1);
     const session = new Session(ws, remoteAddress, this);
     this.sessions.add(session);
     this.heartbeat.add(session);
@@ -337,7 +330,6 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   closed(session: Session, was: Session['state']): void {
     this.sessions.delete(session);
     this.heartbeat.remove(session);
-    decrement(this.perIp, session.remoteAddress);
     if (session.userId !== undefined) decrement(this.perUser, session.userId);
     if (was !== 'joined') return;
     const member = session.member as MemberRecord;

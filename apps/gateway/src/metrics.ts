@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GatewayNode, GatewayStats } from './gateway-node';
 import type { BusStats } from '@voiceroom/bus';
 import { PROTOCOL_ERROR_REASONS, type ProtocolErrorCounts } from './ws-errors';
+import type { ConnectionLimits } from './connection-limits';
 
 /**
  * Prometheus metrics. The voice path increments plain numbers (GatewayStats, BusStats); they are
@@ -10,6 +11,7 @@ import { PROTOCOL_ERROR_REASONS, type ProtocolErrorCounts } from './ws-errors';
 /** Counters kept outside the node: the connection edge (WebSocket frames, TCP connections). */
 export interface EdgeStats {
   protocolErrors: ProtocolErrorCounts;
+  connections: ConnectionLimits;
 }
 
 export function createMetrics(node: GatewayNode, edge: EdgeStats): Registry {
@@ -53,7 +55,6 @@ export function createMetrics(node: GatewayNode, edge: EdgeStats): Registry {
   fromGateway('joins_refused_total', 'Joins refused (token, readiness, room full); resumes refused for readiness too', 'joinsRefused');
   fromGateway('resumes_accepted_total', 'Resumes accepted', 'resumesAccepted');
   fromGateway('resumes_refused_total', 'Resumes refused (token, member gone)', 'resumesRefused');
-  fromGateway('connections_refused_total', 'Connections refused by the per-IP or per-user limit', 'connectionsRefused');
   fromGateway('slow_consumer_closes_total', 'Sockets closed for falling behind on room events', 'slowConsumerCloses');
   fromGateway('voice_remote_refused_total', 'Remote frames of members not in the room, muted or listeners', 'remoteFramesRefused');
   fromGateway('commands_total', 'Room commands published', 'commandsPublished');
@@ -86,6 +87,45 @@ export function createMetrics(node: GatewayNode, edge: EdgeStats): Registry {
     collect() {
       this.reset();
       this.inc(heartbeat.timeouts);
+    },
+  });
+  const limits = edge.connections;
+  new Counter({
+    name: 'voiceroom_connections_refused_total',
+    help: 'Connections refused by a limit: per_address (HTTP 429), max_connections (HTTP 503 on upgrade), per_user (close 4413)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ reason: 'per_address' }, limits.stats.refusedPerAddress);
+      this.inc({ reason: 'max_connections' }, limits.stats.refusedMaxConnections);
+      this.inc({ reason: 'per_user' }, node.stats.connectionsRefused);
+    },
+  });
+  new Counter({
+    name: 'voiceroom_upgrades_refused_path_total',
+    help: 'WebSocket upgrades refused (404) because they were not for GET /ws',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(limits.stats.refusedPath);
+    },
+  });
+  new Counter({
+    name: 'voiceroom_http_request_timeouts_total',
+    help: 'Requests (upgrades included) closed with 408: head or request not complete within HTTP_HEADERS_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(limits.stats.requestTimeouts);
+    },
+  });
+  new Gauge({
+    name: 'voiceroom_connections',
+    help: 'Open TCP connections (WebSockets, HTTP, requests being received), the count MAX_CONNECTIONS limits',
+    registers: [registry],
+    collect() {
+      this.set(limits.connections);
     },
   });
   new Counter({

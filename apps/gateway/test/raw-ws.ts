@@ -46,12 +46,13 @@ export function closeFrame(code: number, reason = ''): Buffer {
 
 export class RawWebSocket {
   readonly frames: RawFrame[] = [];
-  /** True once the TCP connection is gone. */
+  /** True once the server ended the TCP connection (FIN or reset). */
   ended = false;
   private pending = Buffer.alloc(0);
 
   private constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => (this.ended = true));
     socket.on('close', () => (this.ended = true));
     socket.on('error', () => undefined);
   }
@@ -142,22 +143,48 @@ export class RawWebSocket {
   }
 }
 
-/** Sends raw bytes over a fresh TCP connection and resolves with the HTTP status line's code, headers and body. */
-export function rawHttp(url: string, request: string, timeoutMs = 5000): Promise<{ status: number; headers: string; body: string }> {
+export interface RawAnswer {
+  status: number;
+  headers: string;
+  body: string;
+}
+
+/**
+ * Sends raw bytes over a fresh TCP connection and resolves with the answer: at 101 (the socket is
+ * then destroyed), once the body announced by Content-Length is in, or when the server closes.
+ */
+export function rawHttp(url: string, request: string, timeoutMs = 5000): Promise<RawAnswer> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname, () => socket.write(request));
     let data = '';
-    const timer = setTimeout(() => {
+    const answer = (): RawAnswer | undefined => {
+      const end = data.indexOf('\r\n\r\n');
+      if (end < 0) return undefined;
+      const headers = data.slice(0, end);
+      const status = Number(headers.split(' ')[1]);
+      const length = /\r\ncontent-length: *(\d+)/i.exec(headers)?.[1];
+      const body = data.slice(end + 4);
+      if (status === 101 || (length !== undefined && Buffer.byteLength(body, 'latin1') >= Number(length))) return { status, headers, body };
+      return undefined;
+    };
+    const done = (result: RawAnswer | Error) => {
+      clearTimeout(timer);
       socket.destroy();
-      reject(new Error(`no complete answer in ${timeoutMs} ms: ${JSON.stringify(data)}`));
-    }, timeoutMs);
-    socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    const timer = setTimeout(() => done(new Error(`no complete answer in ${timeoutMs} ms: ${JSON.stringify(data)}`)), timeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      data += chunk.toString('latin1');
+      const a = answer();
+      if (a) done(a);
+    });
     socket.on('error', () => undefined);
     socket.on('close', () => {
-      clearTimeout(timer);
       const end = data.indexOf('\r\n\r\n');
-      resolve({ status: Number(data.split(' ')[1]), headers: end < 0 ? data : data.slice(0, end), body: end < 0 ? '' : data.slice(end + 4) });
+      if (end < 0) done(new Error(`closed without an answer: ${JSON.stringify(data)}`));
+      else done({ status: Number(data.split(' ')[1]), headers: data.slice(0, end), body: data.slice(end + 4) });
     });
   });
 }

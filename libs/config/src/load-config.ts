@@ -37,6 +37,10 @@ export interface GatewayConfig {
   readonly abuse: { readonly maxViolations: number; readonly windowMs: number };
   readonly socketHighWaterBytes: number;
   readonly wsMaxMessageBytes: number;
+  /** After the gateway sends a close frame, the TCP connection is destroyed if the client has not answered within this. */
+  readonly wsCloseTimeoutMs: number;
+  /** Node's headersTimeout and requestTimeout: slow or partial requests (upgrades included) are closed with 408. */
+  readonly http: { readonly headersTimeoutMs: number; readonly requestTimeoutMs: number };
   readonly heartbeatIntervalMs: number;
   readonly shutdownDeadlineMs: number;
   readonly drainSpreadMs: number;
@@ -51,6 +55,8 @@ export interface GatewayConfig {
   readonly limits: {
     readonly connectionsPerIp: number;
     readonly connectionsPerUser: number;
+    /** TCP connections of the node beyond which WebSocket upgrades are refused (503). */
+    readonly maxConnections: number;
     readonly commandsPerSecond: number;
     readonly commandBurst: number;
   };
@@ -96,6 +102,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (env.NODE_ID === undefined) problems.push('NODE_ID: production needs a stable node id (e.g. the pod name)');
     if (env.DEV_TOKENS === 'true') problems.push('DEV_TOKENS: hands join tokens to anyone; never in production');
   }
+  if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
+  }
   if (env.NODE_TIMEOUT_MS < 3 * env.NODE_BEAT_INTERVAL_MS) {
     problems.push('NODE_TIMEOUT_MS: must be at least 3 × NODE_BEAT_INTERVAL_MS, or live nodes would be declared lost');
   }
@@ -125,6 +134,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     abuse: { maxViolations: env.ABUSE_MAX_VIOLATIONS, windowMs: env.ABUSE_WINDOW_MS },
     socketHighWaterBytes: env.SOCKET_HIGH_WATER_BYTES,
     wsMaxMessageBytes: env.WS_MAX_MESSAGE_BYTES,
+    wsCloseTimeoutMs: env.WS_CLOSE_TIMEOUT_MS,
+    http: { headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS },
     heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,
     shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
     drainSpreadMs: env.DRAIN_SPREAD_MS,
@@ -138,6 +149,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     limits: {
       connectionsPerIp: env.MAX_CONNECTIONS_PER_IP,
       connectionsPerUser: env.MAX_CONNECTIONS_PER_USER,
+      maxConnections: env.MAX_CONNECTIONS,
       commandsPerSecond: env.COMMANDS_PER_SEC,
       commandBurst: env.COMMAND_BURST,
     },

@@ -38,6 +38,9 @@ export const EnvSchema = Type.Object({
   ABUSE_WINDOW_MS: Int(100, 600_000, 10_000, 'Window for ABUSE_MAX_VIOLATIONS'),
   SOCKET_HIGH_WATER_BYTES: Int(1024, 64 * 1024 * 1024, 65536, 'Unsent bytes above which a socket gets no voice'),
   WS_MAX_MESSAGE_BYTES: Int(1024, 16 * 1024 * 1024, 65536, 'Messages larger than this close the socket (1009)'),
+  WS_CLOSE_TIMEOUT_MS: Int(100, 60_000, 5000, 'After the gateway sends a close frame, the TCP connection is destroyed if the client has not answered within this'),
+  HTTP_HEADERS_TIMEOUT_MS: Int(1000, 120_000, 10_000, 'Time a client has to send a complete request head (an upgrade included); then 408 and close'),
+  HTTP_REQUEST_TIMEOUT_MS: Int(1000, 600_000, 30_000, 'Time a client has to send a complete request, body included; then 408 and close'),
   HEARTBEAT_INTERVAL_MS: Int(1000, 600_000, 20_000, 'WebSocket ping interval; a socket missing a pong is closed'),
   SHUTDOWN_DEADLINE_MS: Int(0, 600_000, 10_000, 'Longest a SIGTERM drain may take'),
   TRUST_PROXY: Type.String({
@@ -53,8 +56,9 @@ export const EnvSchema = Type.Object({
   KICK_REJOIN_BLOCK_SECONDS: Int(0, 86_400, 60, 'A user kicked from a room is refused (4403) when joining it again within this long; 0: never'),
   ROOM_CAPACITY: Int(1, 10_000, 50, 'Most members in one room, across the cluster'),
   ROOM_SEATS: Int(0, 10_000, 8, 'Most members with role speaker in one room (hosts not counted)'),
-  MAX_CONNECTIONS_PER_IP: Int(1, 1_000_000, 100, 'Open WebSockets per client address on one node'),
+  MAX_CONNECTIONS_PER_IP: Int(1, 1_000_000, 100, 'TCP connections (WebSockets, HTTP, upgrades in progress) per client address on one node'),
   MAX_CONNECTIONS_PER_USER: Int(1, 10_000, 4, 'Open WebSockets per user on one node'),
+  MAX_CONNECTIONS: Int(1, 1_000_000, 20_000, 'TCP connections one node holds before it refuses WebSocket upgrades (503)'),
   COMMANDS_PER_SEC: Int(1, 1000, 5, 'Sustained room commands and chat messages per connection'),
   COMMAND_BURST: Int(1, 1000, 10, 'Commands that may arrive at once per connection'),
   ADMIN_API: Type.Union([Type.Literal('off'), Type.Literal('embedded')], {
