@@ -21,4 +21,7 @@ if [ ! -f apps/web/dist/app.js ] || [ -n "$(find apps/web/src apps/web/build.mjs
   node apps/web/build.mjs >&2
 fi
 if [ "${NODE_ENV:-development}" = development ]; then export DEV_TOKENS="${DEV_TOKENS:-true}"; fi
+# Development defaults (public JWT secret, printed admin key, DEV_TOKENS) are for this machine
+# only: listen on loopback unless HOST says otherwise (HOST=0.0.0.0 npm start for the LAN).
+export HOST="${HOST:-127.0.0.1}"
 exec node --conditions=development --import tsx apps/gateway/src/server.ts

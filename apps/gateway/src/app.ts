@@ -10,6 +10,7 @@ import { GatewayNode } from './gateway-node';
 import { createMetrics } from './metrics';
 import { wsErrorHandler, type ProtocolErrorCounts } from './ws-errors';
 import { ConnectionLimits } from './connection-limits';
+import { gatewayErrorHandler, notFoundHandler } from './http-errors';
 import { devTokenRoute, serveWebPage } from './web';
 import { createTokenService } from '@voiceroom/tokens';
 import type { Registry } from 'prom-client';
@@ -95,9 +96,18 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   app.addHook('onReady', () => {
     void node.start();
   });
-  if (config.devTokens) devTokenRoute(app, node, tokens);
   if (options.admin) await embedAdmin(app, node, options.admin, config.devTokens, metrics);
-  await serveWebPage(app, config);
+  else {
+    // The admin API sets the same shape for the whole app when it is embedded.
+    app.setNotFoundHandler(notFoundHandler);
+    app.setErrorHandler(gatewayErrorHandler);
+  }
+  // The gateway's own HTTP routes answer errors in the documented shape, admin API or not.
+  await app.register(async (own) => {
+    own.setErrorHandler(gatewayErrorHandler);
+    if (config.devTokens) devTokenRoute(own, node, tokens);
+    await serveWebPage(own, config);
+  });
   app.addHook('preClose', async () => {
     // The drain spreads disconnects over at most half the deadline, leaving the rest for the log.
     await node.close(Math.min(config.drainSpreadMs, config.shutdownDeadlineMs / 2));

@@ -67,6 +67,8 @@ export interface GatewayConfig {
   readonly adminApi: 'off' | 'embedded';
   /** POST /dev/token (and, with the embedded admin API, GET /dev/rooms/:room/messages) for the page in development. */
   readonly devTokens: boolean;
+  /** POST /dev/token: tokens per client address per minute. */
+  readonly devTokensPerMinute: number;
   /** The built page to serve at /: a directory, '' for the default (apps/web/dist if built), or 'off'. */
   readonly webRoot: string;
 }
@@ -157,6 +159,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     adminApi: env.ADMIN_API,
     devTokens: env.DEV_TOKENS === 'true',
+    devTokensPerMinute: env.DEV_TOKENS_PER_MINUTE,
     webRoot: env.WEB_ROOT,
   };
   return deepFreeze(config);

@@ -11,7 +11,7 @@ export const EnvSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
     default: 'development',
   }),
-  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address to listen on' }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address to listen on (npm start: 127.0.0.1 unless set)' }),
   PORT: Int(0, 65535, 8080, 'HTTP/WebSocket port (0 picks a free one)'),
   NODE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$', description: 'Stable node identity' })),
   LOG_LEVEL: Type.Union(
@@ -69,6 +69,7 @@ export const EnvSchema = Type.Object({
     default: 'false',
     description: 'true: POST /dev/token hands a join token to anyone (development only; refused in production)',
   }),
+  DEV_TOKENS_PER_MINUTE: Int(1, 100_000, 30, 'POST /dev/token: tokens per client address per minute (a bucket of this size, refilled evenly)'),
   WEB_ROOT: Type.String({ default: '', description: 'Directory of the built voice-room page served at / (default: apps/web/dist when built; "off": none)' }),
   SPEAKERS_INTERVAL_MS: Int(50, 10_000, 250, 'How often each room\'s active speakers are checked (announced when they change)'),
 });
