@@ -232,7 +232,10 @@ launch() { # name heap logback main-class args...
   : >"$RT/$name.out"
   (
     cd "$RT/$name"
+    # rocketmq.serialize.type=ROCKETMQ: remoting responses in the binary header format instead of
+    # JSON (fastjson was the largest part of the broker's per-request cost; docs/benchmarks.md).
     exec setsid nohup "$JAVA" -server "-Xms$heap" "-Xmx$heap" -XX:+UseG1GC "${JVM_COMMON[@]}" \
+      -Drocketmq.serialize.type=ROCKETMQ \
       "-Duser.home=$RT/$name" "$(marker "$name")" "-Drmq.logback.configurationFile=$logback" \
       -cp "$LIB/*" "$main" "$@" </dev/null >>"$RT/$name.out" 2>&1 9>&-
   ) &

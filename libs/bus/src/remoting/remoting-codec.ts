@@ -1,11 +1,14 @@
 /**
- * RocketMQ's remoting protocol, the TCP protocol that every RocketMQ broker and proxy speaks
- * besides gRPC (the proxy's "remoting" port). Only what the voice lane needs: JSON headers.
+ * RocketMQ's remoting protocol, the TCP protocol that every RocketMQ broker speaks besides the
+ * proxy's gRPC. Only what the voice lane needs.
  *
- * Frame (big-endian): u32 length (of everything after it) | u8 serialize type (0 = JSON) |
- * u24 header length | header (JSON) | body. The header is a RemotingCommand:
- * `{code, language, version, opaque, flag, remark?, extFields?}`; flag bit 0 marks a response,
- * bit 1 a one-way request. A response carries the request's `opaque`.
+ * Frame (big-endian): u32 length (of everything after it) | u8 serialize type | u24 header
+ * length | header | body. The header is a RemotingCommand `{code, language, version, opaque,
+ * flag, remark, extFields}`; flag bit 0 marks a response, bit 1 a one-way request; a response
+ * carries its request's `opaque` and the request's serialize type. We send the binary type
+ * (ROCKETMQ, 1): the broker decodes it without a JSON parser, and so do we. We read JSON (0) too.
+ *   binary header: i16 code | u8 language | i16 version | i32 opaque | i32 flag |
+ *                  i32 remark length | remark | i32 fields length | (i16 key length | key | i32 value length | value)*
  */
 
 export const RequestCode = {
@@ -42,20 +45,45 @@ export interface RemotingCommand {
   body: Buffer | undefined;
 }
 
-/** One request frame, ready to write. `extFields` values become strings as the protocol wants. */
+const SERIALIZE_JSON = 0;
+const SERIALIZE_ROCKETMQ = 1;
+/** LanguageCode.OTHER */
+const LANGUAGE_OTHER = 7;
+
+/** One request frame, ready to write, in the binary serialize type. Ext field keys and values are ASCII. */
 export function encodeRequest(code: number, opaque: number, extFields: Record<string, string | number | boolean>, body?: Uint8Array): Buffer {
-  const fields: Record<string, string> = {};
-  for (const key of Object.keys(extFields)) fields[key] = String(extFields[key]);
-  const header = Buffer.from(
-    JSON.stringify({ code, language: 'OTHER', version: CLIENT_VERSION, opaque, flag: 0, extFields: fields, serializeTypeCurrentRPC: 'JSON' }),
-    'utf8',
-  );
-  const bodyLength = body ? body.length : 0;
-  const frame = Buffer.allocUnsafe(PREFIX_BYTES + header.length + bodyLength);
-  frame.writeUInt32BE(4 + header.length + bodyLength, 0);
-  frame.writeUInt32BE(header.length & 0xffffff, 4); // serialize type 0 (JSON) in the top byte
-  header.copy(frame, PREFIX_BYTES);
-  if (body) frame.set(body, PREFIX_BYTES + header.length);
+  const keys = Object.keys(extFields);
+  const values: string[] = new Array<string>(keys.length);
+  let fieldsBytes = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const value = String(extFields[keys[i] as string]);
+    values[i] = value;
+    fieldsBytes += 2 + (keys[i] as string).length + 4 + Buffer.byteLength(value, 'utf8');
+  }
+  const headerBytes = 2 + 1 + 2 + 4 + 4 + 4 + 4 + fieldsBytes;
+  const bodyBytes = body ? body.length : 0;
+  const frame = Buffer.allocUnsafe(PREFIX_BYTES + headerBytes + bodyBytes);
+  frame.writeUInt32BE(4 + headerBytes + bodyBytes, 0);
+  frame.writeUInt32BE(((SERIALIZE_ROCKETMQ << 24) | headerBytes) >>> 0, 4);
+  let o = PREFIX_BYTES;
+  o = frame.writeInt16BE(code, o);
+  o = frame.writeUInt8(LANGUAGE_OTHER, o);
+  o = frame.writeInt16BE(CLIENT_VERSION, o);
+  o = frame.writeInt32BE(opaque, o);
+  o = frame.writeInt32BE(0, o); // flag: a request
+  o = frame.writeInt32BE(0, o); // no remark
+  o = frame.writeInt32BE(fieldsBytes, o);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    o = frame.writeInt16BE(key.length, o);
+    o += frame.write(key, o, 'latin1');
+    const valueAt = o;
+    o += 4;
+    const written = frame.write(values[i] as string, o, 'utf8');
+    frame.writeInt32BE(written, valueAt);
+    o += written;
+  }
+  if (body) frame.set(body, o);
   return frame;
 }
 
@@ -95,24 +123,56 @@ function decodeFrame(frame: Buffer): RemotingCommand {
   const mark = frame.readUInt32BE(0);
   const serializeType = mark >>> 24;
   const headerLength = mark & 0xffffff;
-  if (serializeType !== 0) throw new RemotingProtocolError(`unsupported serialize type ${serializeType}`);
   if (4 + headerLength > frame.length) throw new RemotingProtocolError('header longer than the frame');
-  const header = JSON.parse(frame.toString('utf8', 4, 4 + headerLength)) as {
+  const bodyStart = 4 + headerLength;
+  const body = bodyStart < frame.length ? frame.subarray(bodyStart) : undefined;
+  if (serializeType === SERIALIZE_ROCKETMQ) return decodeBinaryHeader(frame, 4, bodyStart, body);
+  if (serializeType !== SERIALIZE_JSON) throw new RemotingProtocolError(`unsupported serialize type ${serializeType}`);
+  const header = JSON.parse(frame.toString('utf8', 4, bodyStart)) as {
     code?: number;
     opaque?: number;
     flag?: number;
     remark?: string | null;
     extFields?: Record<string, string> | null;
   };
-  const bodyStart = 4 + headerLength;
   return {
     code: header.code ?? -1,
     opaque: header.opaque ?? -1,
     response: ((header.flag ?? 0) & FLAG_RESPONSE) !== 0,
     remark: header.remark ?? null,
     extFields: header.extFields ?? {},
-    body: bodyStart < frame.length ? frame.subarray(bodyStart) : undefined,
+    body,
   };
+}
+
+function decodeBinaryHeader(frame: Buffer, start: number, end: number, body: Buffer | undefined): RemotingCommand {
+  if (end - start < 21) throw new RemotingProtocolError('binary header too short');
+  const code = frame.readInt16BE(start);
+  const opaque = frame.readInt32BE(start + 5);
+  const flag = frame.readInt32BE(start + 9);
+  let o = start + 13;
+  const remarkLength = frame.readInt32BE(o);
+  o += 4;
+  if (remarkLength < 0 || o + remarkLength > end) throw new RemotingProtocolError('bad remark length');
+  const remark = remarkLength > 0 ? frame.toString('utf8', o, o + remarkLength) : null;
+  o += remarkLength;
+  const fieldsLength = frame.readInt32BE(o);
+  o += 4;
+  const fieldsEnd = o + fieldsLength;
+  if (fieldsLength < 0 || fieldsEnd > end) throw new RemotingProtocolError('bad ext fields length');
+  const extFields: Record<string, string> = {};
+  while (o < fieldsEnd) {
+    const keyLength = frame.readInt16BE(o);
+    o += 2;
+    const key = frame.toString('utf8', o, o + keyLength);
+    o += keyLength;
+    const valueLength = frame.readInt32BE(o);
+    o += 4;
+    if (keyLength < 0 || valueLength < 0 || o + valueLength > fieldsEnd) throw new RemotingProtocolError('bad ext field');
+    extFields[key] = frame.toString('utf8', o, o + valueLength);
+    o += valueLength;
+  }
+  return { code, opaque, response: (flag & FLAG_RESPONSE) !== 0, remark, extFields, body };
 }
 
 /**
