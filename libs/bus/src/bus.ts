@@ -80,6 +80,10 @@ export interface BusStats {
   eventsPublished: number;
   eventPublishFailures: number;
   voiceFramesReceived: number;
+  /** Transport messages received for the voice lane (own echoes and stale ones included). */
+  voiceMessagesReceived: number;
+  /** Requests made to receive voice (RocketMQ: answered pull requests; 0 where voice is pushed). */
+  voicePulls: number;
   eventsReceived: number;
   /** Received messages dropped because they were this node's own. */
   ownMessagesDropped: number;
@@ -101,6 +105,8 @@ export function emptyBusStats(): BusStats {
     eventsPublished: 0,
     eventPublishFailures: 0,
     voiceFramesReceived: 0,
+    voiceMessagesReceived: 0,
+    voicePulls: 0,
     eventsReceived: 0,
     ownMessagesDropped: 0,
     staleMessagesDropped: 0,

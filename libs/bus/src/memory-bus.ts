@@ -94,6 +94,7 @@ export class MemoryBus implements Bus {
     const handler = this.handler;
     if (!handler) return;
     this.counters.voiceFramesReceived++;
+    this.counters.voiceMessagesReceived++;
     handler.onVoice(room, bytes, origin);
   }
 

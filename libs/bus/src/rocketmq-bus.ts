@@ -260,6 +260,7 @@ export class RocketMQBus implements Bus {
   private receiveVoice(body: Buffer): void {
     const handler = this.handler;
     if (!handler) return;
+    this.counters.voiceMessagesReceived++;
     const header = readBatchHeader(body);
     if (!header) {
       this.counters.malformedMessagesDropped++;

@@ -36,6 +36,16 @@ const PULL_HOLD_SLACK_MS = 5_000;
 const PULL_SYS_FLAG = 0x2 | 0x4;
 const ROUTE_REFRESH_MS = 30_000;
 const PRODUCER_GROUP = 'voiceroom-voice-producer';
+/**
+ * Each voice message carries its origin node in this property, and each node pulls with an SQL92
+ * filter that leaves its own messages on the broker: the broker does not wake a pull for them or
+ * send them back, which halves the pull traffic of a two-node cluster. Needs the broker's
+ * `enablePropertyFilter=true`; without it the lane pulls everything and drops its echo itself.
+ */
+const ORIGIN_PROPERTY = 'vr_origin';
+const NAME_VALUE = '\u0001';
+const PROPERTY_END = '\u0002';
+const PULL_OUTCOMES = new Set<number>([ResponseCode.SUCCESS, ResponseCode.PULL_NOT_FOUND, ResponseCode.PULL_RETRY_IMMEDIATELY, ResponseCode.PULL_OFFSET_MOVED]);
 /** Send results that mean "stored on the master" (flush or replica waits only). */
 const STORED = new Set([ResponseCode.SUCCESS, 10, 11, 12]);
 
@@ -70,8 +80,15 @@ export class VoiceLane {
   private sink: VoiceSink | undefined;
   private closed = false;
   private lastFailureLogAt = 0;
+  /** The pull subscription: SQL92 "not mine" until a broker refuses it, then every message ('*'). */
+  private filter: { subscription: string; expressionType: 'SQL92' | 'TAG' };
+  private readonly properties: string;
 
-  constructor(private readonly options: VoiceLaneOptions) {}
+  constructor(private readonly options: VoiceLaneOptions) {
+    // Node ids are [A-Za-z0-9_.:-]: nothing to escape in the SQL string literal.
+    this.filter = { subscription: `(${ORIGIN_PROPERTY} IS NULL) OR (${ORIGIN_PROPERTY} <> '${options.nodeId}')`, expressionType: 'SQL92' };
+    this.properties = `${ORIGIN_PROPERTY}${NAME_VALUE}${options.nodeId}${PROPERTY_END}`;
+  }
 
   /** Resolves once every queue is being pulled from its tail; rejects if the route or a broker is unreachable. */
   async start(sink: VoiceSink): Promise<void> {
@@ -124,7 +141,7 @@ export class VoiceLane {
     outbox.inFlight = true;
     outbox.lastSendAt = now;
     const { topic, requestTimeoutMs } = this.options;
-    const header = { a: PRODUCER_GROUP, b: topic, c: 'TBW102', d: 4, e: outbox.target.queueId, f: 0, g: now, h: 0, i: '', j: 0, k: false, m: false };
+    const header = { a: PRODUCER_GROUP, b: topic, c: 'TBW102', d: 4, e: outbox.target.queueId, f: 0, g: now, h: 0, i: this.properties, j: 0, k: false, m: false };
     outbox.link.request(RequestCode.SEND_MESSAGE_V2, header, body, requestTimeoutMs).then(
       (response) => {
         if (STORED.has(response.code)) counters.voiceMessagesPublished++;
@@ -167,21 +184,25 @@ export class VoiceLane {
       if (link.generation === generation) link.reset(`could not read the tail of queue ${target.queueId}: ${(error as Error).message}`);
       return;
     }
-    const base = { consumerGroup, topic, queueId: target.queueId, maxMsgNums: PULL_BATCH, sysFlag: PULL_SYS_FLAG, commitOffset: 0, suspendTimeoutMillis: PULL_SUSPEND_MS, subscription: '*', expressionType: 'TAG', subVersion: 0 };
+    const base = { consumerGroup, topic, queueId: target.queueId, maxMsgNums: PULL_BATCH, sysFlag: PULL_SYS_FLAG, commitOffset: 0, suspendTimeoutMillis: PULL_SUSPEND_MS, subVersion: 0 };
     while (!this.closed && link.generation === generation && this.readableKeys.has(key)) {
       let response;
       try {
-        response = await link.request(RequestCode.PULL_MESSAGE, { ...base, queueOffset: offset }, undefined, PULL_SUSPEND_MS + PULL_HOLD_SLACK_MS + requestTimeoutMs);
+        response = await link.request(RequestCode.PULL_MESSAGE, { ...base, ...this.filter, queueOffset: offset }, undefined, PULL_SUSPEND_MS + PULL_HOLD_SLACK_MS + requestTimeoutMs);
       } catch (error) {
         if (link.generation === generation) link.reset(`pull failed: ${(error as Error).message}`);
         return;
       }
+      counters.voicePulls++;
       const next = response.extFields.nextBeginOffset;
       if (next !== undefined) offset = Number(next);
       if (response.code === ResponseCode.SUCCESS && response.body && this.sink) {
         const sink = this.sink;
         if (!forEachStoredMessage(response.body, (message) => sink(message.body))) counters.malformedMessagesDropped++;
-      } else if (response.code !== ResponseCode.PULL_NOT_FOUND && response.code !== ResponseCode.PULL_RETRY_IMMEDIATELY && response.code !== ResponseCode.PULL_OFFSET_MOVED) {
+      } else if (this.filter.expressionType === 'SQL92' && !PULL_OUTCOMES.has(response.code)) {
+        this.options.log.info({ code: response.code, remark: response.remark }, 'voice lane: the broker refuses SQL92 filters (enablePropertyFilter=false?); pulling every message and dropping our own');
+        this.filter = { subscription: '*', expressionType: 'TAG' };
+      } else if (!PULL_OUTCOMES.has(response.code)) {
         this.options.log.warn({ code: response.code, remark: response.remark, queueId: target.queueId }, 'voice pull refused; retrying in 1 s');
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
