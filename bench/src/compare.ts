@@ -36,6 +36,8 @@ interface CompareOptions {
   order: Order;
   out: string | undefined;
   markdown: boolean;
+  /** SIGSTOP the RocketMQ JVMs while the peer runs, so that an idle broker does not take CPU from it. */
+  pauseBroker: boolean;
 }
 
 const USAGE = `usage: npm run bench:compare -- [options]
@@ -46,6 +48,8 @@ const USAGE = `usage: npm run bench:compare -- [options]
   --order O        us-first | peer-first | alternate (us-first; alternate flips who goes first at each load)
   --out FILE       also write every run's figures as JSON to FILE
   --markdown       print the table as Markdown
+  --keep-broker    leave the RocketMQ JVMs running during the peer's runs (by default they are paused
+                   with SIGSTOP and resumed with SIGCONT, so that their idle CPU is not charged to the peer)
 Each load: ours (${MEMBERS} members, ${SPEAKERS} speaker/room, ${PAYLOAD} B, 2 gateways, --bus rocketmq --nodes 2),
 then the peer (./run.sh LABEL ROOMS ${MEMBERS} ${SPEAKERS} redis D W), or the other way round.
 Environment: PEER_BENCH_DIR (../shared/peer-bench from the repo root), ROCKETMQ_RUNTIME_DIR (<repo>/.rocketmq).`;
@@ -55,11 +59,16 @@ class UsageError extends Error {}
 function parseOptions(argv: readonly string[]): CompareOptions {
   const raw = new Map<string, string>();
   let markdown = false;
+  let pauseBroker = true;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--help' || arg === '-h') throw new UsageError('');
     if (arg === '--markdown') {
       markdown = true;
+      continue;
+    }
+    if (arg === '--keep-broker') {
+      pauseBroker = false;
       continue;
     }
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`);
@@ -94,7 +103,31 @@ function parseOptions(argv: readonly string[]): CompareOptions {
     order,
     out: raw.get('out') === undefined ? undefined : resolve(raw.get('out') as string),
     markdown,
+    pauseBroker,
   };
+}
+
+/** Pids paused by pauseJvms, resumed by resumeJvms (also at exit: never leave a broker stopped). */
+const paused = new Set<number>();
+function pauseJvms(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGSTOP');
+      paused.add(pid);
+    } catch {
+      /* gone */
+    }
+  }
+}
+function resumeJvms(): void {
+  for (const pid of paused) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      /* gone */
+    }
+  }
+  paused.clear();
 }
 
 const say = (line: string): void => {
@@ -219,6 +252,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 // Last resort (an error, process.exit from anywhere): never leave a group behind.
 process.on('exit', () => {
+  resumeJvms();
   for (const pgid of running.keys()) killGroup(pgid, 'SIGKILL');
 });
 
@@ -644,9 +678,15 @@ async function main(): Promise<void> {
     }
     say(`(${i + 1}/${plan.length}) ${p.system === 'us' ? 'ours' : 'peer'}, ${p.rooms} rooms${options.repeat > 1 ? `, run ${p.repeat}` : ''}…`);
     const t0 = Date.now();
-    const record = p.system === 'us'
-      ? await runOurs(options, p.rooms, p.repeat, runDir, stamp)
-      : await runPeer(options, p.rooms, p.repeat, runDir, stamp, peerDir);
+    if (p.system === 'peer' && options.pauseBroker) pauseJvms(findRocketMQJvms(runtimeDir).jvms.map((j) => j.pid));
+    let record: RunRecord;
+    try {
+      record = p.system === 'us'
+        ? await runOurs(options, p.rooms, p.repeat, runDir, stamp)
+        : await runPeer(options, p.rooms, p.repeat, runDir, stamp, peerDir);
+    } finally {
+      resumeJvms();
+    }
     records.push(record);
     writeOut();
     const f = record.figures;

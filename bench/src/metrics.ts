@@ -34,6 +34,8 @@ export const COUNTERS = [
   'bus_voice_frames_dropped_total',
   'bus_voice_publish_failures_total',
   'bus_voice_frames_received_total',
+  'bus_voice_messages_received_total',
+  'bus_voice_pulls_total',
   'bus_stale_messages_dropped_total',
   'bus_malformed_messages_dropped_total',
   'bus_events_published_total',

@@ -225,10 +225,14 @@ async function run(options: LoadOptions): Promise<void> {
     // Every simulated client connects from 127.0.0.1.
     MAX_CONNECTIONS_PER_IP: '100000',
     ...(process.env.BENCH_SPEAKERS_INTERVAL_MS ? { SPEAKERS_INTERVAL_MS: process.env.BENCH_SPEAKERS_INTERVAL_MS } : {}),
+    // Tuning runs: BENCH_GATEWAY_ENV="BUS_MAX_VOICE_MESSAGES_PER_SEC=50,OTHER=1".
+    ...Object.fromEntries((process.env.BENCH_GATEWAY_ENV ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   };
+  // Profiling runs: BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=artifacts/prof".
+  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const t0 = Date.now();
   const started = await Promise.allSettled(
-    Array.from({ length: nodes }, (_, i) => GatewayProcess.start({ nodeId: `bench-${i + 1}`, bus: options.bus, env })),
+    Array.from({ length: nodes }, (_, i) => GatewayProcess.start({ nodeId: `bench-${i + 1}`, bus: options.bus, env, nodeArgs })),
   );
   for (const result of started) if (result.status === 'fulfilled') gateways.push(result.value);
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -359,6 +363,8 @@ function buildReport(
       rssEndMiB: (b.gatewayRss[i] as number) / 2 ** 20,
       rssAfterDrainMiB: (c.gatewayRss[i] as number) / 2 ** 20,
       busVoiceMessagesPerS: counters.bus_voice_messages_published_total / wallS,
+      busVoiceMessagesReceivedPerS: counters.bus_voice_messages_received_total / wallS,
+      busVoicePullsPerS: counters.bus_voice_pulls_total / wallS,
       framesInPerS: counters.voice_frames_in_total / wallS,
       deliveriesCounted: counters.voice_deliveries_total + counters.voice_remote_deliveries_total,
       // prom-client resets its event-loop histogram at every scrape, so the end scrape covers the
@@ -482,7 +488,7 @@ function buildReport(
     ...perNode.map(
       (x) =>
         `gateway ${x.node}      CPU ${f(x.cpuS, 2)} s (${f(x.cpuPct)} % of a core, ${f((100 * x.systemCpuS) / x.cpuS, 0)} % in the kernel); frames in ${f(x.framesInPerS)}/s; ` +
-        `RocketMQ voice messages published ${f(x.busVoiceMessagesPerS)}/s; ` +
+        `RocketMQ voice messages published ${f(x.busVoiceMessagesPerS)}/s, received ${f(x.busVoiceMessagesReceivedPerS)}/s in ${f(x.busVoicePullsPerS)} pulls/s; ` +
         `RSS empty ${f(x.rssEmptyMiB)} MiB, ${x.connections} idle conns ${f(x.rssIdleMiB)} MiB (${f(x.rssIdlePerConnectionKiB)} KiB/conn, approx.), ` +
         `end of window ${f(x.rssEndMiB)} MiB; event-loop delay p50 ${f(x.eventLoopDelayMs.p50)} p99 ${f(x.eventLoopDelayMs.p99)} max ${f(x.eventLoopDelayMs.max)} ms`,
     ),

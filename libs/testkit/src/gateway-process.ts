@@ -10,6 +10,8 @@ export interface GatewayProcessOptions {
   env?: Record<string, string>;
   /** Which server to run: a gateway (default) or the admin API (apps/admin). */
   app?: 'gateway' | 'admin';
+  /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'] (benchmarks' profiling runs). */
+  nodeArgs?: string[];
 }
 
 const SERVERS = {
@@ -57,7 +59,7 @@ export class GatewayProcess {
   static async start(options: GatewayProcessOptions): Promise<GatewayProcess> {
     const child = spawn(
       process.execPath,
-      ['--conditions=development', '--import', 'tsx', join(REPO_ROOT, SERVERS[options.app ?? 'gateway'].script)],
+      [...(options.nodeArgs ?? []), '--conditions=development', '--import', 'tsx', join(REPO_ROOT, SERVERS[options.app ?? 'gateway'].script)],
       {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
