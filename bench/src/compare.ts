@@ -16,6 +16,7 @@ import { chmodSync, copyFileSync, cpSync, createWriteStream, existsSync, mkdirSy
 import { cpus } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { cmdline, cpuSeconds, descendants, findRocketMQJvms, jvmCpuSeconds, machineTicks, processGroupMembers, rocketmqRuntimeDir, type RocketMQJvm } from './proc';
+import { parseFlags, parseOrExit, UsageError } from './options';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 const MEMBERS = 20;
@@ -54,37 +55,11 @@ Each load: ours (${MEMBERS} members, ${SPEAKERS} speaker/room, ${PAYLOAD} B, 2 g
 then the peer (./run.sh LABEL ROOMS ${MEMBERS} ${SPEAKERS} redis D W), or the other way round.
 Environment: PEER_BENCH_DIR (../shared/peer-bench from the repo root), ROCKETMQ_RUNTIME_DIR (<repo>/.rocketmq).`;
 
-class UsageError extends Error {}
 
 function parseOptions(argv: readonly string[]): CompareOptions {
-  const raw = new Map<string, string>();
-  let markdown = false;
-  let pauseBroker = true;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--help' || arg === '-h') throw new UsageError('');
-    if (arg === '--markdown') {
-      markdown = true;
-      continue;
-    }
-    if (arg === '--keep-broker') {
-      pauseBroker = false;
-      continue;
-    }
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`);
-    const eq = arg.indexOf('=');
-    if (eq > 0) {
-      raw.set(arg.slice(2, eq), arg.slice(eq + 1));
-    } else {
-      const value = argv[i + 1];
-      if (value === undefined) throw new UsageError(`${arg} needs a value`);
-      raw.set(arg.slice(2), value);
-      i++;
-    }
-  }
-  for (const key of raw.keys()) {
-    if (!['rooms', 'seconds', 'warmup', 'repeat', 'order', 'out'].includes(key)) throw new UsageError(`unknown option --${key}`);
-  }
+  const { raw, on } = parseFlags(argv, ['rooms', 'seconds', 'warmup', 'repeat', 'order', 'out'], ['markdown', 'keep-broker']);
+  const markdown = on.has('markdown');
+  const pauseBroker = !on.has('keep-broker');
   const int = (text: string, what: string, min: number, max: number): number => {
     const value = Number(text);
     if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`${what} must be an integer in ${min}..${max}, got '${text}'`);
@@ -576,17 +551,7 @@ function renderTable(header: string[], rows: string[][], markdown: boolean): str
 // ---------------------------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  let options: CompareOptions;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (error) {
-    if (error instanceof UsageError) {
-      if (error.message) process.stderr.write(`${error.message}\n`);
-      process.stderr.write(`${USAGE}\n`);
-      process.exit(error.message ? 2 : 0);
-    }
-    throw error;
-  }
+  const options = parseOrExit(parseOptions, USAGE);
 
   // Preflight: both back ends up, the broker found, the peer's copy ready.
   let redisPid: number | undefined;

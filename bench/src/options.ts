@@ -35,12 +35,21 @@ export const USAGE = `usage: npm run bench -- [options]
 
 export class UsageError extends Error {}
 
-export function parseOptions(argv: readonly string[]): LoadOptions {
+/**
+ * `--name value` / `--name=value` options and bare `--switch`es of a bench command line;
+ * `--help` throws an empty UsageError, anything unknown a UsageError that names it.
+ */
+export function parseFlags(argv: readonly string[], known: readonly string[], switches: readonly string[] = []): { raw: Map<string, string>; on: Set<string> } {
   const raw = new Map<string, string>();
+  const on = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--help' || arg === '-h') throw new UsageError('');
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`);
+    if (switches.includes(arg.slice(2))) {
+      on.add(arg.slice(2));
+      continue;
+    }
     const eq = arg.indexOf('=');
     if (eq > 0) {
       raw.set(arg.slice(2, eq), arg.slice(eq + 1));
@@ -51,8 +60,26 @@ export function parseOptions(argv: readonly string[]): LoadOptions {
       i++;
     }
   }
-  const known = ['rooms', 'members', 'speakers', 'seconds', 'warmup', 'drain', 'payload', 'bus', 'nodes', 'label', 'out'];
   for (const key of raw.keys()) if (!known.includes(key)) throw new UsageError(`unknown option --${key}`);
+  return { raw, on };
+}
+
+/** Parses the process's arguments; prints the usage (and the mistake) and exits on a UsageError. */
+export function parseOrExit<T>(parse: (argv: readonly string[]) => T, usage: string): T {
+  try {
+    return parse(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      if (error.message) process.stderr.write(`${error.message}\n`);
+      process.stderr.write(`${usage}\n`);
+      process.exit(error.message ? 2 : 0);
+    }
+    throw error;
+  }
+}
+
+export function parseOptions(argv: readonly string[]): LoadOptions {
+  const { raw } = parseFlags(argv, ['rooms', 'members', 'speakers', 'seconds', 'warmup', 'drain', 'payload', 'bus', 'nodes', 'label', 'out']);
 
   const int = (key: string, fallback: number, min: number, max: number): number => {
     const text = raw.get(key);

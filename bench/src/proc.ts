@@ -24,6 +24,15 @@ function statFields(pid: number): string[] | undefined {
   }
 }
 
+/** Every process id in /proc (empty when /proc cannot be read). */
+function allPids(): number[] {
+  try {
+    return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** Direct and indirect children of `pid` (from /proc/<pid>/task/<tid>/children). */
 export function descendants(pid: number): number[] {
   const found: number[] = [];
@@ -167,15 +176,7 @@ function componentOf(command: string): RocketMQJvm['component'] | undefined {
 /** Every running RocketMQ server JVM (NameServer, Proxy, Broker; not the admin tools), from /proc. */
 export function scanRocketMQJvms(): RocketMQJvm[] {
   const found: RocketMQJvm[] = [];
-  let entries: string[] = [];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return found;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
+  for (const pid of allPids()) {
     const command = cmdline(pid);
     if (!command.includes('org.apache.rocketmq')) continue;
     const component = componentOf(command);
@@ -223,17 +224,10 @@ export function jvmCpuSeconds(jvms: readonly RocketMQJvm[]): number[] {
 /** Processes whose process group is `pgid` (e.g. everything a detached child started). */
 export function processGroupMembers(pgid: number): number[] {
   const found: number[] = [];
-  let entries: string[] = [];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return found;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const f = statFields(Number(entry));
+  for (const pid of allPids()) {
+    const f = statFields(pid);
     // Field 5 (pgrp) is index 2; zombies (state Z) hold nothing and are skipped.
-    if (f && f[0] !== 'Z' && Number(f[2]) === pgid) found.push(Number(entry));
+    if (f && f[0] !== 'Z' && Number(f[2]) === pgid) found.push(pid);
   }
   return found;
 }

@@ -14,7 +14,7 @@ import { cpus } from 'node:os';
 import { GatewayProcess, joinToken, requireRocketMQ, REPO_ROOT, sleep } from '@voiceroom/testkit';
 import { FRAME_INTERVAL_MS, LoadGenerator, now, type Member } from './load-generator';
 import { counter, counterDeltas, scrapeMetrics, type MetricSample } from './metrics';
-import { parseOptions, UsageError, USAGE, type LoadOptions } from './options';
+import { parseOptions, parseOrExit, USAGE, type LoadOptions } from './options';
 import {
   cmdline,
   cpuSeconds,
@@ -524,17 +524,7 @@ function buildReport(
 }
 
 async function main(): Promise<void> {
-  let options: LoadOptions;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (error) {
-    if (error instanceof UsageError) {
-      if (error.message) process.stderr.write(`${error.message}\n`);
-      process.stderr.write(`${USAGE}\n`);
-      process.exit(error.message ? 2 : 0);
-    }
-    throw error;
-  }
+  const options = parseOrExit(parseOptions, USAGE);
   try {
     await run(options);
   } catch (error) {

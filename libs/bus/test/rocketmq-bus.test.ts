@@ -3,30 +3,12 @@
  * `npm test` (rocketmq/rocketmq.sh up).
  */
 import { Producer } from 'rocketmq-client-nodejs';
-import pino from 'pino';
 import type { NodeId, RoomId } from '@voiceroom/protocol';
-import { requireRocketMQ, ROCKETMQ_ENDPOINTS, ROCKETMQ_NAMESRV_ADDR, VOICE_TOPIC, EVENT_TOPIC } from '@voiceroom/testkit';
+import { requireRocketMQ, ROCKETMQ_ENDPOINTS, VOICE_TOPIC, EVENT_TOPIC } from '@voiceroom/testkit';
 import { BatchWriter } from '../src/batch-codec';
 import { awaitLink, busContractSuite, Recorder } from '../src/bus-contract';
-import { RocketMQBus } from '../src/rocketmq-bus';
-
-const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' });
-
-function rocketBus(nodeId: string, overrides: Partial<ConstructorParameters<typeof RocketMQBus>[0]> = {}): RocketMQBus {
-  return new RocketMQBus({
-    nodeId: nodeId as NodeId,
-    endpoints: ROCKETMQ_ENDPOINTS,
-    nameServers: ROCKETMQ_NAMESRV_ADDR,
-    voiceTopic: VOICE_TOPIC,
-    eventTopic: EVENT_TOPIC,
-    consumerGroupPrefix: 'voiceroom-test-',
-    maxVoiceMessagesPerSecond: 250,
-    maxVoiceBatchBytes: 65536,
-    voiceDeadlineMs: 2000,
-    log,
-    ...overrides,
-  });
-}
+import type { RocketMQBus } from '../src/rocketmq-bus';
+import { rocketBus } from './rocketmq-test-bus';
 
 beforeAll(async () => {
   await requireRocketMQ();
