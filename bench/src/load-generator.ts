@@ -23,6 +23,10 @@ export const FRAME_INTERVAL_MS = 20;
 class BenchSocket extends WebSocket {
   constructor(url: string) {
     super(url, { perMessageDeflate: false });
+    // The SDK asks for ArrayBuffers (what browsers give) and reads Node Buffers as well. With
+    // 'arraybuffer', ws copies every message into a new ArrayBuffer: 23 % of the generator's CPU at
+    // 100 rooms (docs/benchmarks.md). Keep ws's own Buffers: no copy.
+    Object.defineProperty(this, 'binaryType', { get: () => 'nodebuffer', set: () => undefined });
   }
 }
 
