@@ -26,7 +26,7 @@ export const EnvSchema = Type.Object({
   ROCKETMQ_EVENT_TOPIC: Type.String({ pattern: '^[A-Za-z0-9_%|-]{1,127}$', default: 'voiceroom-events' }),
   ROCKETMQ_GROUP_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_%|-]{0,60}$', default: 'voiceroom-gw-' }),
   BUS_MAX_VOICE_MESSAGES_PER_SEC: Int(1, 10_000, 250, 'Upper bound of voice messages a node publishes per second per voice queue'),
-  BUS_MAX_VOICE_BATCH_BYTES: Int(1024, 4 * 1024 * 1024, 65536, 'Largest voice message body'),
+  BUS_MAX_VOICE_BATCH_BYTES: Int(1024, 4 * 1024 * 1024, 262144, 'Largest voice message body'),
   VOICE_DEADLINE_MS: Int(20, 60_000, 500, 'Voice older than this is dropped, never played late'),
   JWT_SECRET: Type.String({ minLength: 1, default: 'dev-only-insecure-secret-change-me' }),
   TOKEN_MAX_TTL_SECONDS: Int(60, 30 * 86400, 86400, 'Longest lifetime of a join token: the gateway refuses (4401) one whose exp − iat, or exp − now, is longer; the admin API issues none longer'),
