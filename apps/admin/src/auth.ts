@@ -43,7 +43,10 @@ export function newApiKey(): { id: string; key: string; hash: string } {
   return { id, key: `${KEY_PREFIX}${id}_${secret}`, hash: hashSecret(secret) };
 }
 
-/** The bootstrap key from the environment is stored as key id `bootstrap`; any string of 24+ characters works. */
+/**
+ * The bootstrap key from the environment (any string of 24+ characters) is listed as key id
+ * `bootstrap`. That row is a record only: the key is checked against ADMIN_BOOTSTRAP_KEY in memory.
+ */
 export const BOOTSTRAP_KEY_ID = 'bootstrap';
 
 function parseKey(key: string): { id: string; secret: string } | undefined {
@@ -82,6 +85,12 @@ export function installAuth(app: FastifyInstance, ds: DataSource, options: { adm
     // The bootstrap key is checked without the database, so an operator can act while it is down.
     if (bootstrapHash && sameHash(hashSecret(credential), bootstrapHash)) return { actor: `key:${BOOTSTRAP_KEY_ID}`, role: 'admin' };
     const key = parseKey(credential);
+    if (key?.id === BOOTSTRAP_KEY_ID) {
+      // `vrk_bootstrap_<key>` is the same key, so the same in-memory check decides, never the
+      // `bootstrap` row: that row may still hold a retired key (another process, an older start).
+      if (bootstrapHash && sameHash(hashSecret(key.secret), bootstrapHash)) return { actor: `key:${BOOTSTRAP_KEY_ID}`, role: 'admin' };
+      throw new ApiError(401, 'INVALID_CREDENTIALS', 'the API key is not valid (unknown, revoked or wrong)');
+    }
     if (key) {
       const row = await ds.getRepository(ApiKeyEntity).findOneBy({ id: key.id });
       if (!row || row.revokedAt !== null || !sameHash(hashSecret(key.secret), row.hash) || !isAdminRole(row.role)) {

@@ -2,15 +2,34 @@ import type { DataSource } from 'typeorm';
 import { ApiKeyEntity } from '@voiceroom/persistence';
 import { BOOTSTRAP_KEY_ID, hashSecret } from './auth';
 
+interface Log {
+  info(obj: object, msg: string): void;
+}
+
 /**
- * Records the bootstrap key (ADMIN_BOOTSTRAP_KEY) in the key list, hashed, so it shows up
- * there. Authentication with it does not need this row: it is compared in memory, so an
- * operator can reach the API while the database is down.
+ * Makes the key list's `bootstrap` row follow ADMIN_BOOTSTRAP_KEY, at every start once the
+ * database is migrated:
+ * - set: the row holds the hash of this value and is active (a changed value replaces the old
+ *   hash; a value set again after being unset makes the row active again);
+ * - unset: an active row is revoked (`revokedAt` = now) and an info line says so.
+ *
+ * The row is a record for `GET /v1/api-keys` only. Authentication never reads it: the bootstrap
+ * key, raw or as `vrk_bootstrap_<key>`, is compared in memory with this process's
+ * ADMIN_BOOTSTRAP_KEY (`installAuth`), so an operator can act while the database is down, and a
+ * stale row (another process, a failed write) lets nobody in.
  */
-export async function ensureBootstrapKey(ds: DataSource, key: string): Promise<void> {
+export async function ensureBootstrapKey(ds: DataSource, key: string | undefined, log?: Log): Promise<void> {
   const repo = ds.getRepository(ApiKeyEntity);
-  const hash = hashSecret(key);
   const row = await repo.findOneBy({ id: BOOTSTRAP_KEY_ID });
-  if (row && row.hash === hash) return;
+  if (key === undefined || key === '') {
+    if (!row || row.revokedAt !== null) return;
+    const revokedAt = Date.now();
+    await repo.update({ id: BOOTSTRAP_KEY_ID }, { revokedAt });
+    log?.info({ keyId: BOOTSTRAP_KEY_ID, revokedAt: new Date(revokedAt).toISOString() }, 'bootstrap key retired: ADMIN_BOOTSTRAP_KEY is unset, key id bootstrap revoked');
+    return;
+  }
+  const hash = hashSecret(key);
+  if (row && row.hash === hash && row.revokedAt === null) return;
   await repo.save(repo.create({ id: BOOTSTRAP_KEY_ID, name: 'ADMIN_BOOTSTRAP_KEY', role: 'admin', hash, createdAt: Date.now(), lastUsedAt: null, revokedAt: null }));
+  if (row) log?.info({ keyId: BOOTSTRAP_KEY_ID }, row.hash === hash ? 'bootstrap key active again: ADMIN_BOOTSTRAP_KEY is set, key id bootstrap no longer revoked' : 'bootstrap key replaced: ADMIN_BOOTSTRAP_KEY has changed, key id bootstrap holds the new one');
 }

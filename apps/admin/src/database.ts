@@ -10,7 +10,8 @@ interface Log {
 /**
  * Connects and migrates, retrying every 2 s while the database is away (the API answers 503
  * meanwhile), until it works or `stopped()` says to give up. Migrations run from an empty
- * database; a database already at the latest one is left alone.
+ * database; a database already at the latest one is left alone. Then the `bootstrap` key row is
+ * made to follow `bootstrapKey` (recorded when set, revoked when unset: `ensureBootstrapKey`).
  */
 export async function connectDatabase(
   ds: DataSource,
@@ -23,7 +24,8 @@ export async function connectDatabase(
       if (!ds.isInitialized) await ds.initialize();
       const applied = await migrate(ds);
       log.info({ database: describeDatabaseUrl(options.url), applied }, 'database ready');
-      if (options.bootstrapKey) await ensureBootstrapKey(ds, options.bootstrapKey);
+      // Set: record it (a changed value replaces the old hash); unset: revoke the row an earlier start left.
+      await ensureBootstrapKey(ds, options.bootstrapKey, log);
       return true;
     } catch (error) {
       log.error({ err: error, attempt, database: describeDatabaseUrl(options.url) }, 'database not ready; retrying in 2 s');
