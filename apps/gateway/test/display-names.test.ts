@@ -10,7 +10,7 @@ import { createSigner } from 'fast-jwt';
 import type { FastifyInstance } from 'fastify';
 import { loadAdminConfig } from '@voiceroom/config';
 import { RecordingClient, TEST_JWT_SECRET, waitFor } from '@voiceroom/testkit';
-import { startGateway } from './helpers';
+import { adminCaller, startGateway } from './helpers';
 
 const KEY = 'display-names-bootstrap-key-0123456789';
 const EMOJI = '🎙'; // U+1F399: one code point, two UTF-16 code units
@@ -18,10 +18,7 @@ let dir: string;
 let gateway: { app: FastifyInstance; url: string; http: string };
 const clients: RecordingClient[] = [];
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await gateway.app.inject({ method: method as 'GET', url: path, headers: { authorization: `Bearer ${KEY}` }, ...(body === undefined ? {} : { payload: body as object }) });
-  return { status: res.statusCode, json: res.body ? res.json() : undefined };
-}
+const api = adminCaller(() => gateway.app, KEY);
 
 async function joinWith(token: string): Promise<RecordingClient> {
   const client = await RecordingClient.join(gateway.url, token);

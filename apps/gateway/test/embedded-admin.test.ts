@@ -9,17 +9,14 @@ import type { FastifyInstance } from 'fastify';
 import { loadAdminConfig } from '@voiceroom/config';
 import { CloseCode } from '@voiceroom/protocol';
 import { RecordingClient, TEST_JWT_SECRET, waitFor } from '@voiceroom/testkit';
-import { startGateway } from './helpers';
+import { adminCaller, startGateway } from './helpers';
 
 const KEY = 'embedded-bootstrap-key-0123456789';
 let dir: string;
 let gateway: { app: FastifyInstance; url: string; http: string };
 const clients: RecordingClient[] = [];
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await gateway.app.inject({ method: method as 'GET', url: path, headers: { authorization: `Bearer ${KEY}` }, ...(body === undefined ? {} : { payload: body as object }) });
-  return { status: res.statusCode, json: res.body ? res.json() : undefined };
-}
+const api = adminCaller(() => gateway.app, KEY);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'voiceroom-embedded-'));

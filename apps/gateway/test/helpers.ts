@@ -14,3 +14,11 @@ export async function startGateway(
   const port = new URL(address).port;
   return { app, url: `ws://127.0.0.1:${port}/ws`, http: `http://127.0.0.1:${port}` };
 }
+
+/** An admin API caller on an app with the embedded admin API, authenticated with `key`. */
+export function adminCaller(app: () => FastifyInstance, key: string) {
+  return async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+    const res = await app().inject({ method: method as 'GET', url: path, headers: { authorization: `Bearer ${key}` }, ...(body === undefined ? {} : { payload: body as object }) });
+    return { status: res.statusCode, json: res.body ? res.json() : undefined };
+  };
+}
