@@ -66,8 +66,8 @@ class Listener implements ReplicaListener {
 const log = pino({ level: 'silent' });
 const options = { log, beatIntervalMs: 60_000, timeoutMs: 180_000, syncTimeoutMs: 100 };
 const replicas: Replica[] = [];
-function replica(hand: HandLog, id: string, listener = new Listener()): { r: Replica; l: Listener } {
-  const r = new Replica(id as NodeId, { ...options, bus: hand.bus(id) }, listener);
+function replica(hand: HandLog, id: string, listener = new Listener(), timing: Partial<typeof options> = {}): { r: Replica; l: Listener } {
+  const r = new Replica(id as NodeId, { ...options, ...timing, bus: hand.bus(id) }, listener);
   replicas.push(r);
   return { r, l: listener };
 }
@@ -162,6 +162,66 @@ describe('Replica', () => {
     hand.deliverNew(a.r); // a applies b's hello and answers
     hand.deliver(b.r, from + 6);
     expect(b.r.isLive()).toBe(true);
+  });
+
+  it('after a gap, waits a whole node timeout of its own beats before starting alone: a live node whose beats are late still answers, with what the gap held', async () => {
+    // Issue #12, item 10 (browser test "...when its gateway drains"): the peer's node lost the
+    // message holding the mover's join, resynced, saw three of its own beats before the other
+    // node's next one (a busy machine) and went live alone on its old state: the join it had
+    // missed never reached the peer. Six beats to a node timeout here (NODE_TIMEOUT_MS 3000,
+    // NODE_BEAT_INTERVAL_MS 500 in the browser test).
+    const hand = new HandLog();
+    const a = replica(hand, 'node-a');
+    await startAlone(hand, a.r);
+    const b = replica(hand, 'node-b', new Listener(), { beatIntervalMs: 60_000, timeoutMs: 360_000 });
+    const helloAt = hand.stored.length;
+    b.r.start();
+    hand.deliverNew(a.r); // a applies b's hello and answers with a snapshot
+    hand.deliver(b.r, helloAt);
+    expect(b.r.isLive()).toBe(true);
+    const pia = hand.stored.length;
+    await joinVia(hand, a.r, 'pia');
+    const max = hand.stored.length;
+    await joinVia(hand, a.r, 'max');
+    hand.deliverNew(a.r);
+    hand.deliver(b.r, pia, max); // b applies pia's join, then loses the message with max's
+    const beatB = () => (b.r as unknown as { beat(): void }).beat();
+    beatB();
+    await sleep(1);
+    hand.deliver(b.r, max + 1); // past max's join: a gap, b syncs again (a new hello)
+    expect(b.l.losses).toEqual(['event log gap']);
+    expect(b.r.status).toBe('syncing');
+    const resyncFrom = hand.stored.length - 1; // b's new hello
+    for (let i = 0; i < 3; i++) {
+      beatB(); // three of b's beats reach the log before a's next one
+      await sleep(1);
+    }
+    hand.deliver(b.r, resyncFrom);
+    expect(b.r.isLive()).toBe(false); // was live here, alone, without max
+    hand.deliverNew(a.r); // a beats on and answers b's hello
+    (a.r as unknown as { beat(): void }).beat();
+    await sleep(1);
+    hand.deliverNew(a.r);
+    hand.deliver(b.r, resyncFrom + 4);
+    expect(b.r.isLive()).toBe(true);
+    expect(b.l.lives).toEqual([false, true]);
+    const members = (r: Replica) => [...(r.state.rooms.get('room' as never)?.members.values() ?? [])].map((m) => m.userId).sort();
+    expect(members(b.r)).toEqual(['max', 'pia']);
+    expect(b.r.state.snapshot()).toEqual(a.r.state.snapshot());
+  });
+
+  it('starts alone after a whole node timeout of its own beats with no live node', async () => {
+    const hand = new HandLog();
+    const a = replica(hand, 'node-a', new Listener(), { beatIntervalMs: 60_000, timeoutMs: 360_000 });
+    a.r.start();
+    hand.deliverNew(a.r);
+    for (let i = 1; i <= 6; i++) {
+      expect(a.r.isLive()).toBe(false);
+      (a.r as unknown as { beat(): void }).beat();
+      await sleep(1);
+      hand.deliverNew(a.r);
+    }
+    expect(a.r.isLive()).toBe(true);
   });
 
   it('resynchronises on a gap in positions, telling the node its sessions no longer match', async () => {

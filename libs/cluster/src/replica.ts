@@ -17,7 +17,10 @@ export interface Logger {
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
-/** A syncing node that sees this many of its own beats, and no live node's, starts the state alone. */
+/**
+ * A syncing node that sees this many of its own beats, and no live node's, starts the state alone;
+ * more when its node timeout spans more beats (aloneAfterBeats).
+ */
 const ALONE_AFTER_BEATS = 3;
 
 function entryId(entry: LogEntry | undefined, origin: NodeId): string {
@@ -237,9 +240,11 @@ export class Replica {
       this.livePeerSeen = true;
       this.ownBeatsAlone = 0;
     }
-    if (entry.t === 'beat' && origin === this.nodeId && entry.inc === this.inc && !this.livePeerSeen && ++this.ownBeatsAlone >= ALONE_AFTER_BEATS) {
-      // Decided by the log, not by timing: a live node beats as often as this one, so its beat
-      // would stand between ours. Nobody holds the state: start it, empty, at our hello.
+    if (entry.t === 'beat' && origin === this.nodeId && entry.inc === this.inc && !this.livePeerSeen && ++this.ownBeatsAlone >= this.aloneAfterBeats()) {
+      // Decided by the log, not by timing: a live node beats at least once per node timeout (three
+      // times, with the same settings), so its beat would stand between ours. Nobody holds the
+      // state: start it at our hello (empty on a first start; after a resync, the state as it was
+      // before the gap, without the entries missed).
       this.options.log.info({ at: this.buffer[0]!.position }, 'no live node in the log: starting the cluster state empty');
       this.goLive(this.buffer[0]!.position - 1);
       return;
@@ -272,6 +277,19 @@ export class Replica {
     }
     this.options.log.info({ at: entry.at, ...this.state.size }, 'cluster state loaded from a snapshot');
     this.goLive(entry.at, true);
+  }
+
+  /**
+   * Own beats in a row, with no live node's beat between them, that mean nobody else holds the
+   * state: enough to span a whole node timeout, and at least ALONE_AFTER_BEATS. Three beats were
+   * not enough: a live node whose beats were late for a moment (a busy machine, a slow send; a
+   * node queues at most one beat) went unseen, and a node resyncing after a gap then went live on
+   * its own, without the entries it had missed: a join in that gap never reached its members
+   * (issue #12, item 10). A node that has not beaten for a whole timeout is lost anyway.
+   */
+  private aloneAfterBeats(): number {
+    const { timeoutMs, beatIntervalMs } = this.options;
+    return Math.max(ALONE_AFTER_BEATS, Math.ceil(timeoutMs / Math.max(1, beatIntervalMs)));
   }
 
   /** Applies buffered entries after `from` on the current state and goes live. */
