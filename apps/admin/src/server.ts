@@ -2,9 +2,18 @@ import pino from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createBus } from '@voiceroom/bus';
 import { ObserverNode } from '@voiceroom/cluster';
-import { ConfigError, loadAdminConfig, type AdminConfig } from '@voiceroom/config';
+import {
+  ConfigError,
+  errorMessage,
+  EXIT_CONFIG,
+  EXIT_START_FAILED,
+  exitOnStartFailure,
+  ListenError,
+  loadAdminConfig,
+  type AdminConfig,
+} from '@voiceroom/config';
 import type { NodeId } from '@voiceroom/protocol';
-import { createDataSource, describeDatabaseUrl } from '@voiceroom/persistence';
+import { checkDatabaseUrl, createDataSource, DatabaseUrlError, describeDatabaseUrl } from '@voiceroom/persistence';
 import { adminReadiness, createAdminFastify, registerAdmin } from './app';
 import { connectDatabase } from './database';
 
@@ -63,7 +72,15 @@ export async function runAdminServer(config: AdminConfig): Promise<{ close(): Pr
     if (!closed && dbReady) admin.start();
   });
 
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    // Stop the retries started above; the caller reports the port.
+    closed = true;
+    await Promise.allSettled([app.close(), admin.stop(), node.replica.close(0), bus.close()]);
+    if (ds.isInitialized) await ds.destroy().catch(() => undefined);
+    throw new ListenError(error, config.host, config.port);
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   log.info({ address: `http://${config.host}:${port}`, bus: config.bus.kind, database: describeDatabaseUrl(config.databaseUrl) }, 'voice-room admin API listening');
@@ -80,16 +97,21 @@ export async function runAdminServer(config: AdminConfig): Promise<{ close(): Pr
   };
 }
 
+/**
+ * Started as a process: any failure to start ends it with one line on stderr (docs/operations.md,
+ * "Exit codes"): 78 when the configuration is refused (DATABASE_URL included: its form, or an
+ * SQLite file that cannot be created), 1 otherwise (the port is taken, ...). A MySQL server or a
+ * broker that does not answer yet is not a failure to start: both are retried every 2 s.
+ */
 if (require.main === module) {
   let config: AdminConfig;
   try {
     config = loadAdminConfig();
+    checkDatabaseUrl(config.databaseUrl);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(78); // EX_CONFIG, as the gateway
-    }
-    throw error;
+    if (error instanceof ConfigError) exitOnStartFailure('admin', EXIT_CONFIG, `${error.message} (see docs/configuration.md)`);
+    if (error instanceof DatabaseUrlError) exitOnStartFailure('admin', EXIT_CONFIG, `invalid configuration: DATABASE_URL: ${error.message} (see docs/configuration.md)`);
+    exitOnStartFailure('admin', EXIT_START_FAILED, `failed to start: ${errorMessage(error)}`);
   }
   runAdminServer(config).then(
     (server) => {
@@ -106,8 +128,9 @@ if (require.main === module) {
       process.on('SIGINT', () => stop('SIGINT'));
     },
     (error: unknown) => {
-      process.stderr.write(`admin API failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
-      process.exit(1);
+      if (error instanceof DatabaseUrlError) exitOnStartFailure('admin', EXIT_CONFIG, `invalid configuration: DATABASE_URL: ${error.message} (see docs/configuration.md)`);
+      if (error instanceof ListenError) exitOnStartFailure('admin', EXIT_START_FAILED, error.message);
+      exitOnStartFailure('admin', EXIT_START_FAILED, `failed to start: ${errorMessage(error)}`);
     },
   );
 }

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { busConfig, ConfigError, DEV_JWT_SECRET, type GatewayConfig } from './load-config';
+import { busConfig, ConfigError, describeValueError, DEV_JWT_SECRET, isSecret, type GatewayConfig } from './load-config';
 import { EnvSchema } from './schema';
 
 const Int = (min: number, max: number, defaultValue: number, description: string) =>
@@ -70,9 +70,7 @@ export function loadAdminConfig(source: Record<string, string | undefined> = pro
     if (value !== undefined && value !== '') raw[key] = value;
   }
   const converted = Value.Convert(AdminEnvSchema, Value.Default(AdminEnvSchema, raw));
-  const problems = [...Value.Errors(AdminEnvSchema, converted)].map(
-    (e) => `${e.path.slice(1) || '(root)'}: ${e.message}${e.path.includes('KEY') || e.path.includes('SECRET') || e.value === undefined ? '' : ` (got ${JSON.stringify(e.value)})`}`,
-  );
+  const problems = [...Value.Errors(AdminEnvSchema, converted)].map((e) => describeValueError(e, isSecret(e.path)));
   if (problems.length > 0) throw new ConfigError(problems);
   const env = Value.Decode(AdminEnvSchema, converted);
   if (env.NODE_ENV === 'production') {

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { Value } from '@sinclair/typebox/value';
+import { Value, type ValueError } from '@sinclair/typebox/value';
 import { EnvSchema, type Env } from './schema';
 
 export const DEV_JWT_SECRET = 'dev-only-insecure-secret-change-me';
@@ -76,9 +76,36 @@ export interface GatewayConfig {
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    // One line, every problem in it: what a log collector or `kubectl logs` shows whole.
+    super(`invalid configuration: ${problems.join('; ')}`);
     this.name = 'ConfigError';
   }
+}
+
+/**
+ * A schema violation as one readable problem: `BUS: expected one of memory, rocketmq (got "kafka")`.
+ * Settings with a fixed set of values (unions of literals, literals) name the allowed values;
+ * `hideValue` leaves the value out (secrets).
+ */
+export function describeValueError(e: ValueError, hideValue = false): string {
+  const name = e.path.slice(1) || '(root)';
+  const allowed = allowedValues(e.schema);
+  const message = allowed ? `expected one of ${allowed.join(', ')}` : e.message;
+  return `${name}: ${message}${hideValue || e.value === undefined ? '' : ` (got ${JSON.stringify(e.value)})`}`;
+}
+
+function allowedValues(schema: unknown): string[] | undefined {
+  const s = schema as { const?: unknown; anyOf?: unknown[] } | undefined;
+  if (s === undefined || s === null) return undefined;
+  if (s.const !== undefined) return [String(s.const)];
+  if (!Array.isArray(s.anyOf)) return undefined;
+  const values: string[] = [];
+  for (const member of s.anyOf) {
+    const more = allowedValues(member);
+    if (!more) return undefined;
+    values.push(...more);
+  }
+  return values;
 }
 
 /** Validates the environment once; throws ConfigError listing every problem. The result is frozen. */
@@ -91,9 +118,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   const withDefaults = Value.Default(EnvSchema, raw);
   const converted = Value.Convert(EnvSchema, withDefaults);
-  const problems = [...Value.Errors(EnvSchema, converted)].map(
-    (e) => `${e.path.slice(1) || '(root)'}: ${e.message}${e.value === undefined ? '' : ` (got ${JSON.stringify(e.value)})`}`,
-  );
+  const problems = [...Value.Errors(EnvSchema, converted)].map((e) => describeValueError(e, isSecret(e.path)));
   if (problems.length > 0) throw new ConfigError(problems);
   const env = Value.Decode(EnvSchema, converted);
 
@@ -163,6 +188,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     webRoot: env.WEB_ROOT,
   };
   return deepFreeze(config);
+}
+
+/** Variables whose values are never printed in a problem. */
+export function isSecret(path: string): boolean {
+  return path.includes('KEY') || path.includes('SECRET');
 }
 
 type BusEnv = Pick<Env, 'BUS' | 'ROCKETMQ_ENDPOINTS' | 'ROCKETMQ_NAMESRV_ADDR' | 'ROCKETMQ_NAMESPACE' | 'ROCKETMQ_VOICE_TOPIC' | 'ROCKETMQ_EVENT_TOPIC' | 'ROCKETMQ_GROUP_PREFIX'>;

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { ENTITIES } from './entities';
 import { DatabaseUrlError } from './errors';
@@ -76,6 +77,48 @@ export function createDataSource(options: DatabaseOptions): DataSource {
   }
 
   throw new DatabaseUrlError(`unsupported database url ${JSON.stringify(describeDatabaseUrl(url))}: expected ${ACCEPTED}`);
+}
+
+/**
+ * Checks, before a server starts, that `url` can ever work: its form (as `createDataSource`) and,
+ * for an SQLite file, that its directory exists or can be created and is writable (creating it
+ * as the driver would). Throws DatabaseUrlError saying what is wrong. Whether a MySQL server
+ * answers is not checked: it may be down for now, and the servers keep trying it.
+ */
+export function checkDatabaseUrl(url: string): void {
+  createDataSource({ url });
+  if (!url.startsWith('sqlite:') || url === 'sqlite::memory:') return;
+  const file = resolve(url.slice('sqlite:'.length));
+  const dir = dirname(file);
+  try {
+    makeDirectory(dir);
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
+    accessSync(dir, constants.R_OK | constants.W_OK);
+    if (existsSync(file)) accessSync(file, constants.R_OK | constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new DatabaseUrlError(`SQLite file ${file} cannot be created or written (${code}): choose a writable place in DATABASE_URL`);
+  }
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdirSync never returns for a missing
+ * directory under /proc (it retries the ENOENT forever).
+ */
+function makeDirectory(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (error) {
+      // Created meanwhile by another process: fine (statSync checks it is a directory).
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 /** The url with its password masked, for logs: `mysql://app:***@db:3306/voiceroom`. */

@@ -7,3 +7,4 @@ export * from './voice-client';
 export * from './mysql';
 export * from './tcp-proxy';
 export * from './browser';
+export * from './server-run';
