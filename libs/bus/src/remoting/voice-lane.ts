@@ -157,7 +157,7 @@ export class VoiceLane {
 
   private sent(outbox: Outbox): void {
     outbox.inFlight = false;
-    if (outbox.writer.size > 0 && outbox.timer === undefined && !this.closed) this.schedule(outbox, Date.now());
+    if (outbox.writer.size > 0 && outbox.timer === undefined && !this.closed && this.outboxes.includes(outbox)) this.schedule(outbox, Date.now());
   }
 
   private failed(frames: number, reason: string): void {
@@ -250,7 +250,12 @@ export class VoiceLane {
       opened.push(link);
     }
     const linkOf = (t: QueueTarget) => this.links.get(t.address) as BrokerLink;
-    for (const outbox of this.outboxes) clearTimeout(outbox.timer);
+    for (const outbox of this.outboxes) {
+      // Frames waiting for a queue that the new route maps differently: dropped, counted.
+      clearTimeout(outbox.timer);
+      this.options.counters.voiceFramesDropped += outbox.writer.size;
+      outbox.writer.clear();
+    }
     this.outboxes = targets.filter((t) => t.writable).map((target) => this.outbox(target, linkOf(target)));
     const previous = this.readableKeys;
     this.readable = targets.filter((t) => t.readable);
