@@ -50,7 +50,7 @@ export const EnvSchema = Type.Object({
   DRAIN_SPREAD_MS: Int(0, 600_000, 5000, 'On SIGTERM, client disconnects are spread over this long (capped at half the deadline)'),
   NODE_BEAT_INTERVAL_MS: Int(50, 60_000, 2000, 'How often a node beats on the event log'),
   NODE_TIMEOUT_MS: Int(200, 600_000, 10_000, 'A node silent on the event log this long is lost; its members are detached'),
-  CLUSTER_SYNC_TIMEOUT_MS: Int(100, 600_000, 3000, 'Wait for a state snapshot before asking again or starting alone'),
+  CLUSTER_SYNC_TIMEOUT_MS: Int(100, 600_000, 3000, 'Wait for a state snapshot from a live node before asking again'),
   CLUSTER_REQUEST_TIMEOUT_MS: Int(100, 600_000, 10_000, 'Longest a join, resume or command waits for the event log'),
   RESUME_GRACE_MS: Int(0, 3_600_000, 30_000, 'How long a dropped member keeps its place and may resume'),
   KICK_REJOIN_BLOCK_SECONDS: Int(0, 86_400, 60, 'A user kicked from a room is refused (4403) when joining it again within this long; 0: never'),
