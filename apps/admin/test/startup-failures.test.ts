@@ -4,22 +4,16 @@
  * 78 for a refused configuration (DATABASE_URL included), 1 otherwise. A MySQL server that does not
  * answer yet is retried (documented), not a failure to start.
  */
-import { createServer, type Server } from 'node:net';
-import { runServer, type ServerRun } from '@voiceroom/testkit';
+import { runServer, withTakenPort, type ServerRun } from '@voiceroom/testkit';
 
 const lines = (run: ServerRun) => run.stderr.split('\n').filter((l) => l.trim() !== '');
 
 it('exits 1 with one line naming the port when the port is taken', async () => {
-  const taken: Server = createServer();
-  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-  const port = (taken.address() as { port: number }).port;
-  try {
+  await withTakenPort(async (port) => {
     const run = await runServer('admin', { PORT: String(port), DATABASE_URL: 'sqlite::memory:' });
     expect(run.code).toBe(1);
     expect(lines(run)).toEqual([`admin: port ${port} on 127.0.0.1 is in use (EADDRINUSE): stop the other process or set PORT`]);
-  } finally {
-    await new Promise((resolve) => taken.close(resolve));
-  }
+  });
 });
 
 it('exits 78 listing the allowed values (BUS=kafka)', async () => {

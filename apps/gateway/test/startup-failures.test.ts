@@ -4,37 +4,26 @@
  * documented as retried (RocketMQ, a MySQL server of the embedded admin API) keeps the process up.
  * Each case runs the real server process (apps/gateway/src/server.ts).
  */
-import { createServer, type Server } from 'node:net';
-import { runServer, type ServerRun } from '@voiceroom/testkit';
+import { runServer, withTakenPort, type ServerRun } from '@voiceroom/testkit';
 
 /** stderr as lines, without empty ones. */
 const lines = (run: ServerRun) => run.stderr.split('\n').filter((l) => l.trim() !== '');
 
 it('exits 1 with one line naming the port when the port is taken', async () => {
-  const taken: Server = createServer();
-  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-  const port = (taken.address() as { port: number }).port;
-  try {
+  await withTakenPort(async (port) => {
     const run = await runServer('gateway', { PORT: String(port) });
     expect(run.code).toBe(1);
     expect(lines(run)).toEqual([`gateway: port ${port} on 127.0.0.1 is in use (EADDRINUSE): stop the other process or set PORT`]);
     expect(run.stdout).not.toContain('voice-room gateway listening');
-  } finally {
-    await new Promise((resolve) => taken.close(resolve));
-  }
+  });
 });
 
 it('exits 1 with one line naming the port when the embedded admin API is on and the port is taken', async () => {
-  const taken: Server = createServer();
-  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-  const port = (taken.address() as { port: number }).port;
-  try {
+  await withTakenPort(async (port) => {
     const run = await runServer('gateway', { PORT: String(port), ADMIN_API: 'embedded', DATABASE_URL: 'sqlite::memory:' });
     expect(run.code).toBe(1);
     expect(lines(run)).toEqual([`gateway: port ${port} on 127.0.0.1 is in use (EADDRINUSE): stop the other process or set PORT`]);
-  } finally {
-    await new Promise((resolve) => taken.close(resolve));
-  }
+  });
 });
 
 it('exits 78 listing the allowed values of a setting with a fixed set of them (BUS=kafka)', async () => {

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { REPO_ROOT } from './paths';
 import { waitFor } from './wait';
@@ -12,6 +13,28 @@ export interface GatewayProcessOptions {
   app?: 'gateway' | 'admin';
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'] (benchmarks' profiling runs). */
   nodeArgs?: string[];
+}
+
+/**
+ * Spawns a server from its TypeScript source, as the tests and benchmarks run it: a minimal
+ * environment (test mode, loopback, a free port, the memory bus, the test secret) plus `env`.
+ */
+export function spawnServer(app: 'gateway' | 'admin', env: Record<string, string>, nodeArgs: string[] = []): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, [...nodeArgs, '--conditions=development', '--import', 'tsx', join(REPO_ROOT, SERVERS[app].script)], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      BUS: 'memory',
+      JWT_SECRET: TEST_JWT_SECRET,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+  });
 }
 
 const SERVERS = {
@@ -57,28 +80,13 @@ export class GatewayProcess {
   }
 
   static async start(options: GatewayProcessOptions): Promise<GatewayProcess> {
-    const child = spawn(
-      process.execPath,
-      [...(options.nodeArgs ?? []), '--conditions=development', '--import', 'tsx', join(REPO_ROOT, SERVERS[options.app ?? 'gateway'].script)],
-      {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '',
-          NODE_ENV: 'test',
-          HOST: '127.0.0.1',
-          PORT: '0',
-          NODE_ID: options.nodeId,
-          BUS: options.bus ?? 'rocketmq',
-          ROCKETMQ_ENDPOINTS: process.env.ROCKETMQ_ENDPOINTS ?? '127.0.0.1:8081',
-          ROCKETMQ_NAMESRV_ADDR: process.env.ROCKETMQ_NAMESRV_ADDR ?? '127.0.0.1:9876',
-          JWT_SECRET: TEST_JWT_SECRET,
-          LOG_LEVEL: 'info',
-          ...options.env,
-        },
-      },
-    );
+    const child = spawnServer(options.app ?? 'gateway', {
+      NODE_ID: options.nodeId,
+      BUS: options.bus ?? 'rocketmq',
+      ROCKETMQ_ENDPOINTS: process.env.ROCKETMQ_ENDPOINTS ?? '127.0.0.1:8081',
+      ROCKETMQ_NAMESRV_ADDR: process.env.ROCKETMQ_NAMESRV_ADDR ?? '127.0.0.1:9876',
+      ...options.env,
+    }, options.nodeArgs);
     const gateway = new GatewayProcess(options.nodeId, child, SERVERS[options.app ?? 'gateway'].listening);
     try {
       await waitFor(`gateway ${options.nodeId} to listen`, () => gateway.exitCode === undefined ? gateway.port : Promise.reject(new Error('exited')), 30_000, 50);

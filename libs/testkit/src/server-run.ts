@@ -1,7 +1,4 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { REPO_ROOT } from './paths';
-import { TEST_JWT_SECRET } from './tokens';
+import { spawnServer } from './gateway-process';
 
 export interface ServerRun {
   /** The exit code, or undefined when the process was still running (and was then stopped). */
@@ -21,22 +18,7 @@ export async function runServer(
   env: Record<string, string>,
   options: { until?: RegExp; timeoutMs?: number; whileRunning?: (output: string) => Promise<void> } = {},
 ): Promise<ServerRun> {
-  const script = app === 'gateway' ? 'apps/gateway/src/server.ts' : 'apps/admin/src/server.ts';
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(REPO_ROOT, script)], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      BUS: 'memory',
-      JWT_SECRET: TEST_JWT_SECRET,
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-  });
+  const child = spawnServer(app, env);
   let stdout = '';
   let stderr = '';
   let matched = false;
@@ -72,5 +54,17 @@ export async function runServer(
       await exited;
       clearTimeout(kill);
     }
+  }
+}
+
+/** Runs `use` with a loopback port held by another listener (a "port taken" start-up), then frees it. */
+export async function withTakenPort<T>(use: (port: number) => Promise<T>): Promise<T> {
+  const { createServer } = await import('node:net');
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  try {
+    return await use((taken.address() as { port: number }).port);
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
   }
 }
