@@ -1,5 +1,6 @@
+import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClusterPort } from '@voiceroom/cluster';
 import type { DataSource } from 'typeorm';
 import type { ChatArchive } from './chat-archive';
@@ -23,10 +24,18 @@ export function registerAdminMetrics(
     labelNames: ['route', 'method', 'status'],
     registers: [registry],
   });
+  const duration = new Histogram({
+    name: 'voiceroom_admin_http_request_duration_seconds',
+    help: 'Admin API requests (/v1): time to the response, by method, route pattern and status class (2xx, 4xx, 5xx, ...)',
+    labelNames: ['method', 'route', 'status_class'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url;
     if (!route || !route.startsWith('/v1/')) return;
     requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    duration.observe({ method: request.method, route, status_class: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000);
   });
   new Counter({
     name: 'voiceroom_admin_actions_total',
@@ -65,4 +74,79 @@ export function registerAdminMetrics(
   gauge('voiceroom_admin_chat_queued', 'Chat messages waiting to be written to the archive', () => archive.pending);
   gauge('voiceroom_admin_database_connected', '1 once the database was connected and migrated', () => (ds.isInitialized ? 1 : 0));
   gauge('voiceroom_admin_cluster_live', '1 while this node holds the cluster state', () => (cluster.isLive() ? 1 : 0));
+}
+
+/**
+ * The standalone admin API's registry: label `node`, process metrics as voiceroom_admin_process_* and
+ * voiceroom_admin_nodejs_* (prom-client's default metrics, less its gauges named `_total`, which
+ * `promtool check metrics` refuses: each is the sum over `type` of the gauge without `_total`).
+ */
+export function createAdminRegistry(nodeId: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: nodeId });
+  collectDefaultMetrics({ register: registry, prefix: 'voiceroom_admin_' });
+  for (const metric of registry.getMetricsAsArray()) {
+    const { name, type } = metric as unknown as { name: string; type: string };
+    if (type !== 'counter' && name.endsWith('_total')) registry.removeSingleMetric(name);
+  }
+  return registry;
+}
+
+/** voiceroom_admin_cluster_log_round_trip_seconds: the standalone admin node's own entries, publish to application. */
+export function registerAdminRoundTrip(registry: Registry, replica: { onRoundTrip: ((ms: number) => void) | undefined }): void {
+  const histogram = new Histogram({
+    name: 'voiceroom_admin_cluster_log_round_trip_seconds',
+    help: 'Own event log entries of the admin node: publish to application by this node (broker store and delivery included)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  replica.onRoundTrip = (ms) => histogram.observe(ms / 1000);
+}
+
+/** GET /metrics on a port of its own (METRICS_PORT); anything else is 404. */
+export class MetricsServer {
+  readonly server: Server;
+  constructor(registry: Registry) {
+    this.server = createServer((request, response) => {
+      const path = (request.url ?? '/').split('?')[0];
+      if (path !== '/metrics' || (request.method !== 'GET' && request.method !== 'HEAD')) {
+        response.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
+        response.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'this port serves GET /metrics only' } }));
+        return;
+      }
+      registry.metrics().then(
+        (body) => {
+          response.writeHead(200, { 'content-type': registry.contentType });
+          response.end(request.method === 'HEAD' ? undefined : body);
+        },
+        (error: unknown) => {
+          response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          response.end(String(error));
+        },
+      );
+    });
+    this.server.requestTimeout = 10_000;
+    this.server.headersTimeout = 10_000;
+  }
+
+  /** Listens on host:port (0: any free port); resolves with the port, rejects with listen()'s error. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    if (!this.server.listening) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
 }

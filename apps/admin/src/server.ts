@@ -1,5 +1,4 @@
 import pino from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createBus } from '@voiceroom/bus';
 import { ObserverNode } from '@voiceroom/cluster';
 import {
@@ -16,6 +15,7 @@ import type { NodeId } from '@voiceroom/protocol';
 import { checkDatabaseUrl, createDataSource, DatabaseUrlError, describeDatabaseUrl } from '@voiceroom/persistence';
 import { adminReadiness, createAdminFastify, registerAdmin } from './app';
 import { connectDatabase } from './database';
+import { createAdminRegistry, MetricsServer, registerAdminRoundTrip } from './metrics';
 
 /**
  * The admin API as its own process (a cluster): a node of the event log that holds no sessions
@@ -23,7 +23,7 @@ import { connectDatabase } from './database';
  * the cluster. Starts even when the database or the broker is down (readyz says which), and
  * keeps trying both.
  */
-export async function runAdminServer(config: AdminConfig): Promise<{ close(): Promise<void>; port: number }> {
+export async function runAdminServer(config: AdminConfig): Promise<{ close(): Promise<void>; port: number; metricsPort: number | undefined }> {
   const log = pino({ level: config.logLevel, base: { node: config.nodeId, app: 'admin' } });
   const app = createAdminFastify({ loggerInstance: log });
   const ds = createDataSource({ url: config.databaseUrl, connectTimeoutMs: config.dbTimeoutMs });
@@ -41,11 +41,12 @@ export async function runAdminServer(config: AdminConfig): Promise<{ close(): Pr
     },
     log,
   );
-  const metrics = new Registry();
-  metrics.setDefaultLabels({ node: config.nodeId });
-  collectDefaultMetrics({ register: metrics, prefix: 'voiceroom_admin_process_' });
+  const metrics = createAdminRegistry(config.nodeId);
+  registerAdminRoundTrip(metrics, node.replica);
   const admin = await registerAdmin(app, { config, ds, cluster: node, metrics });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  // METRICS_PORT: /metrics on a listener of its own (not exposed by the public Service), or on PORT ('main').
+  const metricsServer = config.metricsPort === 'main' ? undefined : new MetricsServer(metrics);
+  if (!metricsServer) app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const ready = await adminReadiness(ds, node, config.dbTimeoutMs);
@@ -72,13 +73,25 @@ export async function runAdminServer(config: AdminConfig): Promise<{ close(): Pr
     if (!closed && dbReady) admin.start();
   });
 
+  let metricsPort: number | undefined;
   try {
+    if (metricsServer && config.metricsPort !== 'main') {
+      try {
+        metricsPort = await metricsServer.listen(config.host, config.metricsPort);
+      } catch (error) {
+        throw new ListenError(error, config.host, config.metricsPort);
+      }
+    }
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     // Stop the retries started above; the caller reports the port.
     closed = true;
-    await Promise.allSettled([app.close(), admin.stop(), node.replica.close(0), bus.close()]);
+    await Promise.allSettled([app.close(), admin.stop(), node.replica.close(0), bus.close(), metricsServer?.close()]);
     if (ds.isInitialized) await ds.destroy().catch(() => undefined);
+    if (error instanceof ListenError) {
+      error.message = error.message.replace('set PORT', 'set METRICS_PORT');
+      throw error;
+    }
     throw new ListenError(error, config.host, config.port);
   }
   const address = app.server.address();
@@ -86,9 +99,11 @@ export async function runAdminServer(config: AdminConfig): Promise<{ close(): Pr
   log.info({ address: `http://${config.host}:${port}`, bus: config.bus.kind, database: describeDatabaseUrl(config.databaseUrl) }, 'voice-room admin API listening');
   return {
     port,
+    metricsPort,
     close: async () => {
       closed = true;
       await app.close();
+      await metricsServer?.close();
       await admin.stop();
       await node.replica.close(1000);
       await bus.close();

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { GatewayNode, GatewayStats } from './gateway-node';
 import type { BusStats } from '@voiceroom/bus';
 import { PROTOCOL_ERROR_REASONS, type ProtocolErrorCounts } from './ws-errors';
@@ -14,10 +15,131 @@ export interface EdgeStats {
   connections: ConnectionLimits;
 }
 
+/** Histogram buckets, in seconds (Prometheus base unit). */
+export const BUCKETS = {
+  /** Join received to `joined` sent: one event-log round trip plus token checks; the request timeout is 10 s. */
+  join: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  /** Publish of an own event-log entry to its application on this node. */
+  logRoundTrip: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  /** Voice from another node, birth on the publishing gateway to relay here: 1 ms to 1 s (VOICE_DEADLINE_MS is 500 ms). */
+  frameAge: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1],
+} as const;
+
+/**
+ * A histogram kept in plain numbers, for the hot path: observe() costs a few nanoseconds (prom-client's
+ * Histogram.observe costs ~200 ns), and the buckets are copied out only when /metrics is scraped.
+ */
+export class PlainHistogram {
+  /** Observations per bucket (not cumulative); the last one is +Inf. */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(readonly bounds: readonly number[]) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  observe(value: number): void {
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && value > (bounds[i] as number)) i++;
+    this.counts[i] = (this.counts[i] as number) + 1;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+/** Registers `histogram` in `registry` as a Prometheus histogram named `name` (a read-only collector). */
+export function registerPlainHistogram(registry: Registry, name: string, help: string, histogram: PlainHistogram): void {
+  const collector = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    labelNames: [],
+    get: async () => {
+      const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+      let cumulative = 0;
+      histogram.bounds.forEach((le, i) => {
+        cumulative += histogram.counts[i] as number;
+        values.push({ metricName: `${name}_bucket`, labels: { le }, value: cumulative });
+      });
+      values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: histogram.count });
+      values.push({ metricName: `${name}_sum`, labels: {}, value: histogram.sum });
+      values.push({ metricName: `${name}_count`, labels: {}, value: histogram.count });
+      return { name, help, type: 'histogram', values, aggregator: 'sum' };
+    },
+    reset: () => undefined,
+  };
+  registry.registerMetric(collector as unknown as Metric);
+}
+
+/**
+ * prom-client's default metrics, less its gauges named `_total` (nodejs_active_{handles,requests,resources}_total,
+ * which `promtool check metrics` refuses): each is the sum over `type` of the gauge of the same name without it.
+ */
+export function collectProcessMetrics(registry: Registry, prefix: string): void {
+  collectDefaultMetrics({ register: registry, prefix });
+  for (const metric of registry.getMetricsAsArray()) {
+    const { name, type } = metric as unknown as { name: string; type: string };
+    if (type !== 'counter' && name.endsWith('_total')) registry.removeSingleMetric(name);
+  }
+}
+
+/**
+ * GET /metrics on a port of its own (METRICS_PORT), so that the public Service need not expose it.
+ * Anything else is 404.
+ */
+export class MetricsServer {
+  readonly server: Server;
+  constructor(registry: Registry) {
+    this.server = createServer((request, response) => {
+      const path = (request.url ?? '/').split('?')[0];
+      if (path !== '/metrics' || (request.method !== 'GET' && request.method !== 'HEAD')) {
+        response.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
+        response.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'this port serves GET /metrics only' } }));
+        return;
+      }
+      registry.metrics().then(
+        (body) => {
+          response.writeHead(200, { 'content-type': registry.contentType });
+          response.end(request.method === 'HEAD' ? undefined : body);
+        },
+        (error: unknown) => {
+          response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          response.end(String(error));
+        },
+      );
+    });
+    this.server.requestTimeout = 10_000;
+    this.server.headersTimeout = 10_000;
+  }
+
+  /** Listens on host:port (0: any free port); resolves with the port, rejects with listen()'s error. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    if (!this.server.listening) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
+
 export function createMetrics(node: GatewayNode, edge: EdgeStats): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ node: node.nodeId });
-  collectDefaultMetrics({ register: registry, prefix: 'voiceroom_' });
+  collectProcessMetrics(registry, 'voiceroom_');
 
   const fromGateway = (name: string, help: string, key: keyof GatewayStats) =>
     new Counter({
@@ -208,12 +330,41 @@ export function createMetrics(node: GatewayNode, edge: EdgeStats): Registry {
     });
   }
   new Gauge({
-    name: 'voiceroom_bus_voice_lag_ms',
-    help: 'Birth-to-receipt time of the last voice message from another node',
+    name: 'voiceroom_bus_voice_lag_seconds',
+    help: 'Birth-to-receipt time of the last voice message from another node (seconds)',
     registers: [registry],
     collect() {
-      this.set(node.bus.stats().lastVoiceLagMs);
+      this.set(node.bus.stats().lastVoiceLagMs / 1000);
     },
   });
+  registerPlainHistogram(
+    registry,
+    'voiceroom_join_duration_seconds',
+    'Accepted joins: join message received to joined sent (token check, event log round trip)',
+    node.timings.join,
+  );
+  registerPlainHistogram(
+    registry,
+    'voiceroom_voice_remote_frame_age_seconds',
+    'Voice frames from other nodes relayed to local members: wall-clock age since birth on the publishing gateway (RocketMQ bus)',
+    node.timings.frameAge,
+  );
+  registerRoundTrip(registry, replica);
   return registry;
+}
+
+/**
+ * voiceroom_cluster_log_round_trip_seconds: this node's own event-log entries, from publish to their
+ * application by this node's replica (while live). The admin API registers the same for its node.
+ */
+export function registerRoundTrip(registry: Registry, replica: { onRoundTrip: ((ms: number) => void) | undefined }): PlainHistogram {
+  const histogram = new PlainHistogram(BUCKETS.logRoundTrip);
+  replica.onRoundTrip = (ms) => histogram.observe(ms / 1000);
+  registerPlainHistogram(
+    registry,
+    'voiceroom_cluster_log_round_trip_seconds',
+    'Own event log entries: publish to application by this node (broker store and delivery included)',
+    histogram,
+  );
+  return histogram;
 }

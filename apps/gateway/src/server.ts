@@ -48,6 +48,14 @@ async function main(): Promise<void> {
     if (error instanceof DatabaseUrlError) exitOnStartFailure('gateway', EXIT_CONFIG, `invalid configuration: DATABASE_URL: ${error.message} (see docs/configuration.md)`);
     exitOnStartFailure('gateway', EXIT_START_FAILED, `failed to start: ${errorMessage(error)}`);
   }
+  let metricsPort: number | undefined;
+  if (app.metricsServer && config.metricsPort !== 'main') {
+    try {
+      metricsPort = await app.metricsServer.listen(config.host, config.metricsPort);
+    } catch (error) {
+      exitOnStartFailure('gateway', EXIT_START_FAILED, describeListenError(error, config.host, config.metricsPort).replace('set PORT', 'set METRICS_PORT'));
+    }
+  }
   let address: string;
   try {
     address = await app.listen({ host: config.host, port: config.port });
@@ -56,7 +64,7 @@ async function main(): Promise<void> {
   }
   const port = new URL(address).port;
   app.log.info(
-    { node: config.nodeId, bus: config.bus.kind, address, ws: `ws://127.0.0.1:${port}/ws`, admin: admin ? `http://127.0.0.1:${port}/docs` : 'off' },
+    { node: config.nodeId, bus: config.bus.kind, address, ws: `ws://127.0.0.1:${port}/ws`, admin: admin ? `http://127.0.0.1:${port}/docs` : 'off', metrics: `http://127.0.0.1:${metricsPort ?? port}/metrics` },
     `voice-room gateway listening: http://127.0.0.1:${port}/ (WebSocket ws://127.0.0.1:${port}/ws)`,
   );
 
