@@ -13,7 +13,7 @@ const config: Config = {
     // google-protobuf (in the RocketMQ client) keeps its generated namespaces on the global object.
     globalsCleanup: 'off',
   },
-  roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/bench'],
+  roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/bench', '<rootDir>/deploy'],
   testMatch: ['**/?(*.)test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   // Node 20.19+ loads these ESM-only dependencies with require(esm); jest's module loader does

@@ -26,6 +26,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund || die "npm ci failed: check access to the npm registry."
 fi
 
+# --- kubectl (deploy/test renders the Kubernetes manifests with `kubectl kustomize`) --------
+command -v "${KUBECTL:-kubectl}" >/dev/null \
+  || die "kubectl is missing: deploy/test/manifests.test.ts renders the manifests with 'kubectl kustomize'. Install kubectl (https://kubernetes.io/docs/tasks/tools/) or set KUBECTL=/path/to/kubectl."
+
 # --- Java and Maven for RocketMQ ---------------------------------------------------------
 if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -59,6 +63,17 @@ if [ ! -x "$CHROMIUM" ]; then
       || die "could not install chromium: run 'apt-get install chromium' (or set CHROMIUM_PATH) and retry."
   else
     die "Chromium is needed for the browser tests: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH. No browser is downloaded."
+  fi
+fi
+
+# --- promtool (the metrics and alert rule checks) -------------------------------------------
+if ! command -v promtool >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian's prometheus package for promtool (apt-get)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus) \
+      || die "could not install prometheus: run 'apt-get install prometheus' (it provides promtool) and retry."
+  else
+    die "promtool is needed for the metrics and alert rule tests: install Debian's package (apt-get install prometheus)."
   fi
 fi
 

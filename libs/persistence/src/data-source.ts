@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { ENTITIES } from './entities';
@@ -9,7 +9,8 @@ export interface DatabaseOptions {
   /**
    * Where the data lives:
    * - `mysql://user:password@host:port/database`: MySQL (mysql2). Shared by any number of nodes.
-   *   The user name and password are percent-decoded.
+   *   The user name and password are percent-decoded. TLS: `?ssl=true` (server certificate checked
+   *   against the system CAs) or `?ssl-ca=/path/ca.pem` (checked against that CA; implies ssl).
    * - `mariadb://…`, same form: MariaDB. The same mysql2 driver, but TypeORM's MariaDB dialect: its
    *   MySQL dialect misreads MariaDB's information_schema (column defaults) and writes MySQL 8's
    *   `FOR SHARE` for MariaDB 10+. Plain queries work either way.
@@ -131,7 +132,30 @@ export function describeDatabaseUrl(url: string): string {
   return colon < 0 ? url : `${scheme}${userinfo.slice(0, colon)}:***@${rest}`;
 }
 
-function parseMysqlUrl(url: string): { host: string; port: number; username: string; password?: string; database: string } {
+/**
+ * TLS options from the url's query: `ssl=true|false`, `ssl-ca=PATH` (a PEM file, read now; implies
+ * ssl). mysql2 checks the server certificate and its name whenever TLS is on (rejectUnauthorized).
+ */
+function mysqlTls(parsed: URL, url: string): { ssl?: { ca?: string; rejectUnauthorized: true } } {
+  const bad = (problem: string) =>
+    new DatabaseUrlError(`invalid MySQL url ${JSON.stringify(describeDatabaseUrl(url))}: ${problem}; expected ${MYSQL_FORM}[?ssl=true or ?ssl-ca=/path/ca.pem]`);
+  let ssl = false;
+  let ca: string | undefined;
+  for (const [key, value] of parsed.searchParams) {
+    if (key === 'ssl' && (value === 'true' || value === 'false')) ssl = value === 'true';
+    else if (key === 'ssl-ca' && value !== '') {
+      try {
+        ca = readFileSync(value, 'utf8');
+      } catch (error) {
+        throw bad(`ssl-ca file ${value} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+    } else throw bad(`query parameter ${JSON.stringify(key)} is not supported (only ssl=true|false and ssl-ca=PATH)`);
+  }
+  if (ca !== undefined) return { ssl: { ca, rejectUnauthorized: true } };
+  return ssl ? { ssl: { rejectUnauthorized: true } } : {};
+}
+
+function parseMysqlUrl(url: string): { ssl?: { ca?: string; rejectUnauthorized: true }; host: string; port: number; username: string; password?: string; database: string } {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -142,12 +166,13 @@ function parseMysqlUrl(url: string): { host: string; port: number; username: str
   const problem =
     parsed.hostname === '' ? 'no host'
     : database === '' || database.includes('/') ? 'no database name (or more than one path segment)'
-    : parsed.search !== '' || parsed.hash !== '' ? 'query parameters are not supported'
+    : parsed.hash !== '' ? 'a #fragment is not supported'
     : undefined;
   if (problem) {
     throw new DatabaseUrlError(`invalid MySQL url ${JSON.stringify(describeDatabaseUrl(url))}: ${problem}; expected ${MYSQL_FORM}`);
   }
   return {
+    ...mysqlTls(parsed, url),
     // WHATWG URL keeps the brackets of an IPv6 literal; the driver wants the bare address.
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: parsed.port === '' ? 3306 : Number(parsed.port),

@@ -364,7 +364,7 @@ describe('createDataSource', () => {
   });
 
   it('rejects other urls with a message naming the accepted forms, never the password', () => {
-    for (const url of ['postgres://app:hunter2@db/x', 'voiceroom.db', '', 'sqlite:', 'sqlite://x.db', 'mysql://app:hunter2@db', 'mysql://db/x?ssl=true']) {
+    for (const url of ['postgres://app:hunter2@db/x', 'voiceroom.db', '', 'sqlite:', 'sqlite://x.db', 'mysql://app:hunter2@db', 'mysql://db/x?sslmode=require', 'mysql://db/x?ssl=yes']) {
       let error: unknown;
       try {
         createDataSource({ url });
