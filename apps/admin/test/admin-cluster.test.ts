@@ -4,7 +4,7 @@
  * wherever they are connected.
  */
 import { CloseCode } from '@voiceroom/protocol';
-import { createTestDatabase, GatewayProcess, RecordingClient, requireRocketMQ, TcpProxy, waitFor, type TestDatabase } from '@voiceroom/testkit';
+import { createTestDatabase, GatewayProcess, joinToken, RecordingClient, requireRocketMQ, TcpProxy, waitFor, type TestDatabase } from '@voiceroom/testkit';
 
 const RUN = Date.now().toString(36);
 const KEY = 'bootstrap-key-for-the-cluster-tests-0123';
@@ -186,9 +186,19 @@ describe('admin actions reach members on every gateway', () => {
     expect((await fetch(`${admin.httpUrl}/healthz`)).status).toBe(200);
     host.chat('during the outage');
     await waitFor('the chat echoed', () => host.chats.some((c) => c.text === 'during the outage'));
+    // Voice and rooms do not need the database: a member joins on the other gateway (with a token
+    // signed by the application, not the admin API) and hears the host across nodes.
+    const guest = new RecordingClient(gw2.wsUrl);
+    clients.push(guest);
+    await guest.connect(joinToken('gus', room, 'listener'));
+    await host.speak(60, 0x0dba, 20);
+    await waitFor('the guest hears the host', () => guest.heardFrom(host.sid).length > 20, 10_000);
     proxy.restore();
+    const restoredAt = Date.now();
     await waitFor('the API back', async () => (await api('GET', '/v1/rooms')).status === 200, 30_000);
+    const apiBack = Date.now() - restoredAt;
     await waitFor('the outage chat stored', async () => (await api('GET', `/v1/rooms/${room}/messages`)).json.items.some((m: { text: string }) => m.text === 'during the outage'), 30_000);
+    process.stdout.write(`FAULT-FIGURE ${JSON.stringify({ fault: 'database stopped under the admin API', apiBackAfterRestoreMs: apiBack, historyCaughtUpAfterRestoreMs: Date.now() - restoredAt })}\n`);
     expect(admin.alive).toBe(true);
     // What operators see on /metrics: the 503s, and the archive caught up.
     const metrics = await (await fetch(`${admin.httpUrl}/metrics`)).text();

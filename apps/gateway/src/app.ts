@@ -7,7 +7,7 @@ import { connectDatabase, frameworkErrors, readHistory, registerAdmin } from '@v
 import { createDataSource } from '@voiceroom/persistence';
 import { isValidId, type NodeId } from '@voiceroom/protocol';
 import { GatewayNode } from './gateway-node';
-import { createMetrics } from './metrics';
+import { createMetrics, MetricsServer } from './metrics';
 import { wsErrorHandler, type ProtocolErrorCounts } from './ws-errors';
 import { ConnectionLimits } from './connection-limits';
 import { gatewayErrorHandler, notFoundHandler } from './http-errors';
@@ -18,6 +18,8 @@ import type { Registry } from 'prom-client';
 declare module 'fastify' {
   interface FastifyInstance {
     gateway: GatewayNode;
+    /** GET /metrics on its own port (METRICS_PORT); undefined when /metrics is on the HTTP port. server.ts listens. */
+    metricsServer: MetricsServer | undefined;
   }
 }
 
@@ -88,10 +90,22 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', node: node.nodeId, bus: bus.kind });
   });
 
-  app.get('/metrics', async (_request, reply) => {
-    const body = await metrics.metrics();
-    return reply.type(metrics.contentType).send(body);
+  // Other gateways ask this when they stop hearing their own beats (isolation.ts): no member data.
+  app.get('/cluster/log', (request) => {
+    const asker = (request.query as { node?: unknown }).node;
+    return node.witness(typeof asker === 'string' && asker.length <= 64 ? asker : undefined);
   });
+
+  if (config.metricsPort === 'main') {
+    app.get('/metrics', async (_request, reply) => {
+      const body = await metrics.metrics();
+      return reply.type(metrics.contentType).send(body);
+    });
+  }
+  const metricsServer = config.metricsPort === 'main' ? undefined : new MetricsServer(metrics);
+  app.decorate('metricsServer', metricsServer);
+  // Scraped until the end of the drain; closed with the app.
+  if (metricsServer) app.addHook('onClose', () => metricsServer.close());
 
   app.addHook('onReady', () => {
     void node.start();

@@ -12,6 +12,7 @@ import {
   CLIENT_VOICE_HEADER_BYTES,
   VoiceDecodeResult,
   writeServerVoiceFrame,
+  type GoAwayMessage,
   type JoinedMessage,
   type MemberInfo,
   type NodeId,
@@ -27,8 +28,10 @@ import {
 import { Hub, type HubRoom } from './hub';
 import { Session } from './session';
 import { Heartbeat } from './heartbeat';
+import { IsolationWatch, type LogWitness } from './isolation';
 import type { TokenService } from '@voiceroom/tokens';
 import { allocBinaryFrame } from './ws-frame';
+import { BUCKETS, PlainHistogram } from './metrics';
 import type { Logger } from './logger';
 import {
   AdminRequests,
@@ -86,6 +89,8 @@ interface PendingRequest {
   timer: NodeJS.Timeout;
   lastSeq?: number;
   ref?: Ref;
+  /** performance.now() when the join arrived (voiceroom_join_duration_seconds). */
+  startedAt?: number;
 }
 
 /**
@@ -133,6 +138,10 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   private requests = 0;
   /** WebSocket pings, spread over HEARTBEAT_INTERVAL_MS (heartbeat.ts). */
   readonly heartbeat: Heartbeat<Session>;
+  /** Histograms of plain numbers (metrics.ts): joins, and the age of voice from other nodes at relay. */
+  readonly timings = { join: new PlainHistogram(BUCKETS.join), frameAge: new PlainHistogram(BUCKETS.frameAge) };
+  /** Whether this node is the one cut off from the event log (isolation.ts). */
+  readonly isolation: IsolationWatch;
   private speakersTimer: NodeJS.Timeout | undefined;
   private accepting = true;
   /**
@@ -156,10 +165,27 @@ export class GatewayNode implements BusHandler, ReplicaListener {
         beatIntervalMs: config.cluster.beatIntervalMs,
         timeoutMs: config.cluster.nodeTimeoutMs,
         syncTimeoutMs: config.cluster.syncTimeoutMs,
+        url: config.nodeUrl,
       },
       this,
     );
     this.heartbeat = new Heartbeat(config.heartbeatIntervalMs);
+    this.isolation = new IsolationWatch(
+      {
+        nodeId: bus.nodeId,
+        ownBeatAgeMs: () => this.replica.ownBeatAgeMs(),
+        peers: () => [...this.state.nodes.values()].flatMap((n) => (n.id !== this.nodeId && n.url ? [{ id: n.id, url: n.url }] : [])),
+        isolate: (witnesses) => void this.isolate(witnesses),
+        rejoin: () => undefined, // isReady() follows isolation.isolated
+      },
+      {
+        timeoutMs: config.cluster.nodeTimeoutMs,
+        checkEveryMs: config.cluster.beatIntervalMs,
+        confirmMs: Math.max(1000, 2 * config.cluster.beatIntervalMs),
+        probeTimeoutMs: 1000,
+        log,
+      },
+    );
     this.adminRequests = new AdminRequests(() => this.nodeId, (entry) => this.replica.publish(entry), config.cluster.requestTimeoutMs);
   }
 
@@ -188,12 +214,49 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   }
 
   isReady(): boolean {
-    return this.accepting && this.bus.isStarted() && this.replica.isLive();
+    return this.accepting && this.bus.isStarted() && this.replica.isLive() && !this.isolation.isolated;
+  }
+
+  /** GET /cluster/log: whether the event log flows for this node, and whether it counts `asker` (isolation.ts). */
+  witness(asker: string | undefined): LogWitness {
+    const live = this.replica.isLive();
+    return {
+      node: this.nodeId,
+      live,
+      ownBeatAgeMs: this.replica.ownBeatAgeMs() ?? null,
+      countsAsker: live && asker !== undefined ? this.state.nodes.has(asker as NodeId) : null,
+      flowingForMs: this.replica.logFlowingForMs() ?? null,
+    };
+  }
+
+  /**
+   * The others hear the log and this node does not: they have declared it lost and detached its
+   * members. Send them there (goaway `isolated`, 4504), spread like a drain, so that they resume
+   * on a node that hears everyone; refuse joins (readyz 503) until this node's beats come back.
+   */
+  private async isolate(witnesses: NodeId[]): Promise<void> {
+    const joined = [...this.sessions].filter((s) => s.state === 'joined');
+    this.log.error({ witnesses, sessions: joined.length }, 'cut off from the event log while other nodes hear it: sending members to them');
+    await this.sendAway(joined, 'isolated', 'this gateway lost the event log; resume on another node', this.config.drainSpreadMs);
+  }
+
+  /** goaway + 4504 to each session, spread over `spreadMs`; their places are kept (detach). */
+  private async sendAway(joined: Session[], reason: GoAwayMessage['reason'], closeReason: string, spreadMs: number): Promise<void> {
+    shuffle(joined);
+    const grace = this.config.rooms.resumeGraceMs;
+    for (let i = 0; i < joined.length; i++) {
+      const session = joined[i] as Session;
+      if (spreadMs > 0 && joined.length > 1) await sleep(spreadMs / joined.length);
+      if (session.state !== 'joined') continue;
+      session.send({ type: 'goaway', reason, resumeWithinMs: grace });
+      session.close(CloseCode.Reconnect, closeReason, 'detach');
+    }
   }
 
   /** Starts the bus (retrying until it works or the node closes), then syncs the room state. */
   async start(): Promise<void> {
     this.heartbeat.start();
+    this.isolation.start();
     this.speakersTimer = setInterval(() => this.announceSpeakers(), this.config.speakersIntervalMs);
     this.speakersTimer.unref();
     for (let attempt = 1; this.accepting; attempt++) {
@@ -223,6 +286,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   }
 
   join(session: Session, token: string): void {
+    const startedAt = performance.now();
     const verified = this.tokens.verify(token, this.config.tokenMaxTtlSeconds);
     if (!verified.ok) {
       this.stats.joinsRefused++;
@@ -243,7 +307,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
       kickBlockMs: this.config.rooms.kickBlockMs,
     };
     if (name !== undefined) entry.name = name;
-    this.request('join', session, entry);
+    this.request('join', session, entry, { startedAt });
   }
 
   resume(session: Session, token: string, lastSeq: number): void {
@@ -284,7 +348,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   }
 
   /** Publishes a request on the log; its outcome arrives when the log applies it. */
-  private request(kind: PendingRequest['kind'], session: Session, entry: NewEntry, extra: { lastSeq?: number; ref?: Ref } = {}): void {
+  private request(kind: PendingRequest['kind'], session: Session, entry: NewEntry, extra: { lastSeq?: number; ref?: Ref; startedAt?: number } = {}): void {
     const req = `${this.replica.inc}.${++this.requests}`;
     (entry as { req: string }).req = req;
     if (kind === 'join' || kind === 'resume') session.state = 'pending';
@@ -375,6 +439,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     this.stats.joinsAccepted++;
     const message: JoinedMessage = { type: 'joined', ...this.welcome(member), members: this.others(member) };
     session.send(message);
+    if (p.startedAt !== undefined) this.timings.join.observe((performance.now() - p.startedAt) / 1000);
     session.releaseHeld();
     this.log.info({ user: member.userId, room: message.room, role: member.role, sid: member.sid, ip: session.remoteAddress }, 'member joined');
   }
@@ -541,6 +606,8 @@ export class GatewayNode implements BusHandler, ReplicaListener {
       return;
     }
     member.lastSeq = seq;
+    // The bus computed now − birth for the batch this frame came in (only RocketMQ knows a birth).
+    if (this.bus.kind === 'rocketmq') this.timings.frameAge.observe(this.bus.stats().lastVoiceLagMs / 1000);
     const level = serverFrame[1] as number;
     if (level < member.level) member.level = level;
     if (level <= SPEAKING_LEVEL) member.lastVoiceAt = this.coarseNow;
@@ -590,18 +657,12 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     if (!this.accepting) return;
     this.accepting = false;
     this.heartbeat.stop();
+    this.isolation.stop();
     clearInterval(this.speakersTimer);
     const joined = [...this.sessions].filter((s) => s.state === 'joined');
     for (const session of this.sessions) if (session.state !== 'joined') session.close(CloseCode.Unavailable, 'gateway shutting down');
-    shuffle(joined);
-    const grace = this.config.rooms.resumeGraceMs;
     this.log.info({ sessions: joined.length, spreadMs }, 'draining: asking clients to resume on other nodes');
-    for (let i = 0; i < joined.length; i++) {
-      const session = joined[i] as Session;
-      if (spreadMs > 0 && joined.length > 1) await sleep(spreadMs / joined.length);
-      session.send({ type: 'goaway', reason: 'draining', resumeWithinMs: grace });
-      session.close(CloseCode.Reconnect, 'node draining; resume on another node', 'detach');
-    }
+    await this.sendAway(joined, 'draining', 'node draining; resume on another node', spreadMs);
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
     await this.replica.close(2000);

@@ -17,11 +17,20 @@ export interface RocketMQBusOptions {
    * the voice topic's brokers there and talks to them over RocketMQ's remoting protocol.
    */
   nameServers: string;
+  /**
+   * Broker addresses as the NameServer advertises them → where this node connects instead
+   * (NAT, port forwarding, a test's TCP proxy). Unlisted addresses are used as given.
+   */
+  brokerAddressMap?: Readonly<Record<string, string>>;
   voiceTopic: string;
   eventTopic: string;
   /** Consumer group = prefix + node id; one group per node is what makes the topic a broadcast. */
   consumerGroupPrefix: string;
   namespace?: string;
+  /** RocketMQ ACL credentials for the event lane (the proxy); the voice lane signs nothing yet. */
+  credentials?: { accessKey: string; secretKey: string };
+  /** The event lane speaks TLS to the proxy (gRPC, system roots or GRPC_DEFAULT_SSL_ROOTS_FILE_PATH). */
+  tls?: boolean;
   /** At most this many voice messages per second per queue of the voice topic (the linger follows from it). */
   maxVoiceMessagesPerSecond: number;
   /** Largest voice message body; frames beyond it while a send is pending are dropped. */
@@ -108,6 +117,7 @@ export class RocketMQBus implements Bus {
     const producer = new Producer({
       endpoints: this.options.endpoints,
       namespace: this.options.namespace ?? '',
+      ...this.clientSecurity(),
       topics: [eventTopic],
       requestTimeout: this.options.requestTimeoutMs ?? 3000,
       maxAttempts: 1,
@@ -116,6 +126,7 @@ export class RocketMQBus implements Bus {
     const consumer = new PushConsumer({
       endpoints: this.options.endpoints,
       namespace: this.options.namespace ?? '',
+      ...this.clientSecurity(),
       consumerGroup: this.consumerGroup,
       subscriptions: new Map([[eventTopic, '*']]),
       requestTimeout: this.options.requestTimeoutMs ?? 3000,
@@ -185,6 +196,15 @@ export class RocketMQBus implements Bus {
     this.counters.voiceFramesPublished++;
   }
 
+  /** Credentials and TLS of the event lane's clients (client 1.0.8: sessionCredentials, sslEnabled). */
+  private clientSecurity(): { sslEnabled: boolean; sessionCredentials?: { accessKey: string; accessSecret: string } } {
+    const { credentials, tls } = this.options;
+    return {
+      sslEnabled: tls === true,
+      ...(credentials ? { sessionCredentials: { accessKey: credentials.accessKey, accessSecret: credentials.secretKey } } : {}),
+    };
+  }
+
   /** The voice lane's settings; in a namespace, remoting names carry it as `namespace%name`. */
   private voiceLane(): VoiceLane {
     const { namespace, voiceTopic } = this.options;
@@ -192,6 +212,7 @@ export class RocketMQBus implements Bus {
     return new VoiceLane({
       nodeId: this.nodeId,
       nameServers: this.options.nameServers.split(';').map((a) => a.trim()).filter(Boolean),
+      brokerAddressMap: this.options.brokerAddressMap ?? {},
       topic,
       consumerGroup: `${topic}-pull`,
       minIntervalMs: 1000 / this.options.maxVoiceMessagesPerSecond,

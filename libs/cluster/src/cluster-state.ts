@@ -94,6 +94,8 @@ export interface NodeRecord {
   lastBeat: number;
   /** Beats applied from each other node since this node's last beat. */
   beatsSeen: Record<string, number>;
+  /** Its NODE_URL, from its last beat (other nodes ask it whether the log flows). */
+  url?: string;
 }
 
 /**
@@ -250,6 +252,7 @@ export class ClusterState {
         break;
       case 'beat':
         this.beat(origin, entry.inc, entry.live, entry.timeoutMs);
+        if (entry.url !== undefined) (this.nodes.get(origin) as NodeRecord).url = entry.url;
         break;
       case 'bye': {
         const node = this.nodes.get(origin);

@@ -57,6 +57,8 @@ export interface BeatEntry extends EntryBase {
   /** True once the node holds the state (it can answer a hello). */
   live: boolean;
   timeoutMs: number;
+  /** How other nodes reach this one over HTTP (NODE_URL), when set: see isolation checks. */
+  url?: string;
 }
 
 /** A node leaving on purpose (after its drain). Its remaining members get the resume grace. */
@@ -251,7 +253,9 @@ export function parseLogEntry(text: string): LogEntry | undefined {
     case 'hello':
       return isPositiveInt(e.timeoutMs) ? (e as unknown as HelloEntry) : undefined;
     case 'beat':
-      return typeof e.live === 'boolean' && isPositiveInt(e.timeoutMs) ? (e as unknown as BeatEntry) : undefined;
+      return typeof e.live === 'boolean' && isPositiveInt(e.timeoutMs) && (e.url === undefined || isShortString(e.url, 256))
+        ? (e as unknown as BeatEntry)
+        : undefined;
     case 'bye':
       return e as unknown as ByeEntry;
     case 'snapshot':

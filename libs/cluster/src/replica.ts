@@ -10,6 +10,8 @@ const SNAPSHOT_PART_BYTES = 32 * 1024; // base64 + envelope stays under a bus en
 const MAX_BUFFERED = 200_000;
 
 const RECENT = 1024;
+/** Own entries timed for onRoundTrip at most (the oldest is forgotten beyond: lost or refused publishes). */
+const MAX_TIMED = 4096;
 
 /** The logging the replica needs (pino's shape). */
 export interface Logger {
@@ -39,6 +41,8 @@ export interface ReplicaOptions {
   timeoutMs: number;
   /** How long to wait for a snapshot after a hello before asking again (or starting alone). */
   syncTimeoutMs: number;
+  /** This node's NODE_URL, carried in its beats ('' or undefined: none). */
+  url?: string;
 }
 
 export interface ReplicaListener extends StateListener {
@@ -82,6 +86,13 @@ export class Replica {
   status: 'idle' | 'syncing' | 'live' | 'closed' = 'idle';
   /** Counters for /metrics. */
   readonly counters = { gaps: 0, resyncs: 0, snapshotsSent: 0, malformed: 0, duplicates: 0 };
+  /**
+   * Set (metrics) to time this node's own entries: called with the milliseconds from publish to
+   * their application here, for entries applied while live (not those replayed after a sync).
+   */
+  onRoundTrip: ((ms: number) => void) | undefined;
+  /** n of own entries published → performance.now() at publish (while onRoundTrip is set). */
+  private readonly sentAt = new Map<number, number>();
   private n = 0;
   private buffer: Buffered[] = [];
   /** Last applied entry (position and index within its message). */
@@ -96,6 +107,10 @@ export class Replica {
   private syncTimer: NodeJS.Timeout | undefined;
   private beatTimer: NodeJS.Timeout | undefined;
   private beatPending = false;
+  /** Wall-clock time this node last saw one of its own beats applied (or went live). */
+  private ownBeatSeenAt = 0;
+  /** Since when its own beats have come back without a silence of half a node timeout. */
+  private flowingSince = 0;
   /** Identity of the last RECENT applied entries by position, to tell redeliveries from rewrites. */
   private readonly recent: ({ position: number; id: string } | undefined)[] = new Array(RECENT);
   private readonly encoder = new TextEncoder();
@@ -113,6 +128,25 @@ export class Replica {
     return this.status === 'live';
   }
 
+  /**
+   * How long ago this node last saw its own beat come back from the log (undefined unless live).
+   * Beyond the node timeout, any node still hearing the log has declared this one lost.
+   */
+  ownBeatAgeMs(now = Date.now()): number | undefined {
+    return this.status === 'live' ? now - this.ownBeatSeenAt : undefined;
+  }
+
+  /**
+   * For how long the log has been flowing for this node: its own beats coming back with no
+   * silence longer than half a node timeout (0 while silent; undefined unless live). After a
+   * broker outage this restarts at the outage's end, which tells a node that was cut off alone
+   * (the others flowed all along) from one that only reconnected later than the others.
+   */
+  logFlowingForMs(now = Date.now()): number | undefined {
+    if (this.status !== 'live') return undefined;
+    return now - this.ownBeatSeenAt > this.options.timeoutMs / 2 ? 0 : now - this.flowingSince;
+  }
+
   /** Call once the bus is started. */
   start(): void {
     this.beatTimer = setInterval(() => this.beat(), this.options.beatIntervalMs);
@@ -123,6 +157,10 @@ export class Replica {
   /** Publishes an entry; the promise settles when the log stored it (not when it was applied). */
   publish(entry: NewEntry): Promise<void> {
     const full = { ...entry, inc: this.inc, n: ++this.n } as LogEntry;
+    if (this.onRoundTrip) {
+      this.sentAt.set(full.n, performance.now());
+      if (this.sentAt.size > MAX_TIMED) this.sentAt.delete(this.sentAt.keys().next().value as number);
+    }
     return this.options.bus.publishEvent(this.encoder.encode(JSON.stringify(full)));
   }
 
@@ -160,12 +198,20 @@ export class Replica {
       return;
     }
     this.applyOne(item);
+    if (this.sentAt.size > 0 && entry && item.origin === this.nodeId && entry.inc === this.inc) {
+      const sentAt = this.sentAt.get(entry.n);
+      if (sentAt !== undefined) {
+        this.sentAt.delete(entry.n);
+        this.onRoundTrip?.(performance.now() - sentAt);
+      }
+    }
   }
 
   private applyOne(item: Buffered): void {
     const { entry, origin, position, index, count, birth } = item;
     this.cursor = { position, index, count };
     if (index === 0) this.recent[position % RECENT] = { position, id: entryId(entry, origin) };
+    if (entry?.t === 'beat' && origin === this.nodeId && entry.inc === this.inc) this.ownBeatBack();
     if (!entry) {
       this.state.position = position;
     } else {
@@ -180,6 +226,12 @@ export class Replica {
     }
     // A snapshot holds whole positions: hellos are answered once their message is applied.
     if (index === count - 1 && this.hellos.length > 0) this.answerHellos(position);
+  }
+
+  private ownBeatBack(): void {
+    const now = Date.now();
+    if (now - this.ownBeatSeenAt > this.options.timeoutMs / 2) this.flowingSince = now;
+    this.ownBeatSeenAt = now;
   }
 
   // ---- sync -----------------------------------------------------------------------------------
@@ -303,6 +355,7 @@ export class Replica {
     this.buffer = [];
     this.parts.clear();
     this.status = 'live';
+    this.ownBeatSeenAt = this.flowingSince = Date.now();
     for (const item of buffered) {
       if (item.position <= from) continue;
       if (this.status !== 'live') {
@@ -356,7 +409,8 @@ export class Replica {
   private beat(): void {
     if (this.beatPending || this.status === 'idle' || this.status === 'closed') return;
     this.beatPending = true;
-    this.publish({ t: 'beat', live: this.status === 'live', timeoutMs: this.options.timeoutMs })
+    const url = this.options.url;
+    this.publish({ t: 'beat', live: this.status === 'live', timeoutMs: this.options.timeoutMs, ...(url ? { url } : {}) })
       .catch(() => undefined) // the bus logs failures; the next beat tries again
       .finally(() => {
         this.beatPending = false;

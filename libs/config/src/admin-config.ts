@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { busConfig, ConfigError, describeValueError, DEV_JWT_SECRET, isSecret, type GatewayConfig } from './load-config';
+import { busConfig, ConfigError, describeValueError, DEV_JWT_SECRET, isSecret, metricsPort, metricsPortProblems, type GatewayConfig } from './load-config';
 import { EnvSchema } from './schema';
+import { exampleSecretProblems } from './example-secrets';
 
 const Int = (min: number, max: number, defaultValue: number, description: string) =>
   Type.Integer({ minimum: min, maximum: max, default: defaultValue, description });
@@ -15,12 +16,16 @@ export const AdminEnvSchema = Type.Object({
   NODE_ENV: shared.NODE_ENV,
   HOST: shared.HOST,
   PORT: Int(0, 65535, 8090, 'HTTP port of the admin API (0 picks a free one)'),
+  METRICS_PORT: shared.METRICS_PORT,
   NODE_ID: shared.NODE_ID,
   LOG_LEVEL: shared.LOG_LEVEL,
   BUS: shared.BUS,
   ROCKETMQ_ENDPOINTS: shared.ROCKETMQ_ENDPOINTS,
   ROCKETMQ_NAMESRV_ADDR: shared.ROCKETMQ_NAMESRV_ADDR,
   ROCKETMQ_NAMESPACE: shared.ROCKETMQ_NAMESPACE,
+  ROCKETMQ_ACCESS_KEY: shared.ROCKETMQ_ACCESS_KEY,
+  ROCKETMQ_SECRET_KEY: shared.ROCKETMQ_SECRET_KEY,
+  ROCKETMQ_TLS: shared.ROCKETMQ_TLS,
   ROCKETMQ_VOICE_TOPIC: shared.ROCKETMQ_VOICE_TOPIC,
   ROCKETMQ_EVENT_TOPIC: shared.ROCKETMQ_EVENT_TOPIC,
   ROCKETMQ_GROUP_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_%|-]{0,60}$', default: 'voiceroom-admin-' }),
@@ -49,6 +54,8 @@ export interface AdminConfig {
   readonly env: GatewayConfig['env'];
   readonly host: string;
   readonly port: number;
+  /** As the gateway's: GET /metrics on a listener of its own, or 'main' (standalone only; embedded, the gateway's). */
+  readonly metricsPort: GatewayConfig['metricsPort'];
   readonly nodeId: string;
   readonly logLevel: string;
   readonly bus: GatewayConfig['bus'];
@@ -84,7 +91,13 @@ export function loadAdminConfig(source: Record<string, string | undefined> = pro
     if (env.DATABASE_URL.startsWith('sqlite:') && env.BUS === 'rocketmq') {
       problems.push('DATABASE_URL: a cluster (BUS=rocketmq) needs MySQL; SQLite is for a single node');
     }
+    const secrets = { JWT_SECRET: env.JWT_SECRET, ADMIN_JWT_SECRET: env.ADMIN_JWT_SECRET, ADMIN_BOOTSTRAP_KEY: env.ADMIN_BOOTSTRAP_KEY, DATABASE_URL: env.DATABASE_URL, ROCKETMQ_SECRET_KEY: env.ROCKETMQ_SECRET_KEY };
+    problems.push(...exampleSecretProblems(secrets, problems));
   }
+  if ((env.ROCKETMQ_ACCESS_KEY === '') !== (env.ROCKETMQ_SECRET_KEY === '')) {
+    problems.push('ROCKETMQ_ACCESS_KEY: set it together with ROCKETMQ_SECRET_KEY (both or neither)');
+  }
+  problems.push(...metricsPortProblems(env.METRICS_PORT, env.NODE_ENV, env.PORT));
   if (env.NODE_TIMEOUT_MS < 3 * env.NODE_BEAT_INTERVAL_MS) {
     problems.push('NODE_TIMEOUT_MS: must be at least 3 × NODE_BEAT_INTERVAL_MS');
   }
@@ -93,6 +106,7 @@ export function loadAdminConfig(source: Record<string, string | undefined> = pro
     env: env.NODE_ENV,
     host: env.HOST,
     port: env.PORT,
+    metricsPort: metricsPort(env.METRICS_PORT, env.NODE_ENV),
     nodeId: env.NODE_ID ?? `admin-${hostname().replace(/[^A-Za-z0-9_.:-]/g, '-')}`.slice(0, 64),
     logLevel: env.LOG_LEVEL,
     // The admin API publishes no voice (its bus subscribes to the event topic only).

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { EnvSchema, type Env } from './schema';
+import { exampleSecretProblems } from './example-secrets';
 
 export const DEV_JWT_SECRET = 'dev-only-insecure-secret-change-me';
 
@@ -8,7 +9,11 @@ export interface GatewayConfig {
   readonly env: 'development' | 'test' | 'production';
   readonly host: string;
   readonly port: number;
+  /** Port of GET /metrics on a listener of its own (0: any free port), or 'main': /metrics on `port`. */
+  readonly metricsPort: number | 'main';
   readonly nodeId: string;
+  /** How other gateways reach this one over HTTP ('' when not set: no isolation check). */
+  readonly nodeUrl: string;
   readonly logLevel: string;
   readonly bus:
     | { readonly kind: 'memory' }
@@ -16,7 +21,13 @@ export interface GatewayConfig {
         readonly kind: 'rocketmq';
         readonly endpoints: string;
         readonly nameServers: string;
+        /** Broker address as advertised → address this node connects to. */
+        readonly brokerAddressMap: Readonly<Record<string, string>>;
         readonly namespace: string;
+        /** RocketMQ ACL credentials of the event lane (gRPC), when ROCKETMQ_ACCESS_KEY is set. */
+        readonly credentials?: { readonly accessKey: string; readonly secretKey: string };
+        /** The event lane speaks TLS to the proxy. */
+        readonly tls: boolean;
         readonly voiceTopic: string;
         readonly eventTopic: string;
         readonly consumerGroupPrefix: string;
@@ -128,7 +139,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     }
     if (env.NODE_ID === undefined) problems.push('NODE_ID: production needs a stable node id (e.g. the pod name)');
     if (env.DEV_TOKENS === 'true') problems.push('DEV_TOKENS: hands join tokens to anyone; never in production');
+    problems.push(...exampleSecretProblems({ JWT_SECRET: env.JWT_SECRET, ROCKETMQ_SECRET_KEY: env.ROCKETMQ_SECRET_KEY }, problems));
   }
+  if ((env.ROCKETMQ_ACCESS_KEY === '') !== (env.ROCKETMQ_SECRET_KEY === '')) {
+    problems.push('ROCKETMQ_ACCESS_KEY: set it together with ROCKETMQ_SECRET_KEY (both or neither)');
+  }
+  problems.push(...metricsPortProblems(env.METRICS_PORT, env.NODE_ENV, env.PORT));
   if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
   }
@@ -142,7 +158,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     env: env.NODE_ENV,
     host: env.HOST,
     port: env.PORT,
+    metricsPort: metricsPort(env.METRICS_PORT, env.NODE_ENV),
     nodeId,
+    nodeUrl: env.NODE_URL,
     logLevel: env.LOG_LEVEL,
     bus: busConfig(env, {
       maxVoiceMessagesPerSecond: env.BUS_MAX_VOICE_MESSAGES_PER_SEC,
@@ -190,22 +208,45 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   return deepFreeze(config);
 }
 
+/** Default METRICS_PORT in production: a port of its own, so that the public Service need not expose /metrics. */
+export const PRODUCTION_METRICS_PORT = 9464;
+
+/** METRICS_PORT as a port number or 'main' (unset: 9464 in production, 'main' otherwise). */
+export function metricsPort(value: string | undefined, nodeEnv: GatewayConfig['env']): number | 'main' {
+  if (value === undefined) return nodeEnv === 'production' ? PRODUCTION_METRICS_PORT : 'main';
+  return value === 'main' ? 'main' : Number(value);
+}
+
+/** METRICS_PORT out of range, or the HTTP port itself. */
+export function metricsPortProblems(value: string | undefined, nodeEnv: GatewayConfig['env'], port: number): string[] {
+  const resolved = metricsPort(value, nodeEnv);
+  if (resolved === 'main') return [];
+  if (resolved > 65535) return [`METRICS_PORT: expected main or a port 0–65535 (got ${JSON.stringify(value)})`];
+  if (resolved !== 0 && resolved === port) return [`METRICS_PORT: must differ from PORT (${port}); set METRICS_PORT=main to serve /metrics on PORT`];
+  return [];
+}
+
 /** Variables whose values are never printed in a problem. */
 export function isSecret(path: string): boolean {
   return path.includes('KEY') || path.includes('SECRET');
 }
 
-type BusEnv = Pick<Env, 'BUS' | 'ROCKETMQ_ENDPOINTS' | 'ROCKETMQ_NAMESRV_ADDR' | 'ROCKETMQ_NAMESPACE' | 'ROCKETMQ_VOICE_TOPIC' | 'ROCKETMQ_EVENT_TOPIC' | 'ROCKETMQ_GROUP_PREFIX'>;
+type BusEnv = Pick<Env, 'BUS' | 'ROCKETMQ_ENDPOINTS' | 'ROCKETMQ_NAMESRV_ADDR' | 'ROCKETMQ_NAMESPACE' | 'ROCKETMQ_VOICE_TOPIC' | 'ROCKETMQ_EVENT_TOPIC' | 'ROCKETMQ_GROUP_PREFIX'> &
+  Partial<Pick<Env, 'ROCKETMQ_BROKER_ADDRESS_MAP'>>;
+type BusSecurityEnv = Partial<Pick<Env, 'ROCKETMQ_ACCESS_KEY' | 'ROCKETMQ_SECRET_KEY' | 'ROCKETMQ_TLS'>>;
 type VoiceLane = Pick<Extract<GatewayConfig['bus'], { kind: 'rocketmq' }>, 'maxVoiceMessagesPerSecond' | 'maxVoiceBatchBytes' | 'voiceDeadlineMs'>;
 
 /** The bus settings from the environment (gateway and admin API alike). */
-export function busConfig(env: BusEnv, voice: VoiceLane): GatewayConfig['bus'] {
+export function busConfig(env: BusEnv & BusSecurityEnv, voice: VoiceLane): GatewayConfig['bus'] {
   if (env.BUS === 'memory') return { kind: 'memory' };
   return {
     kind: 'rocketmq',
     endpoints: env.ROCKETMQ_ENDPOINTS,
     nameServers: env.ROCKETMQ_NAMESRV_ADDR,
+    brokerAddressMap: parseAddressMap(env.ROCKETMQ_BROKER_ADDRESS_MAP ?? ''),
     namespace: env.ROCKETMQ_NAMESPACE,
+    ...(env.ROCKETMQ_ACCESS_KEY ? { credentials: { accessKey: env.ROCKETMQ_ACCESS_KEY, secretKey: env.ROCKETMQ_SECRET_KEY ?? '' } } : {}),
+    tls: env.ROCKETMQ_TLS === 'true',
     voiceTopic: env.ROCKETMQ_VOICE_TOPIC,
     eventTopic: env.ROCKETMQ_EVENT_TOPIC,
     consumerGroupPrefix: env.ROCKETMQ_GROUP_PREFIX,
@@ -226,4 +267,14 @@ function deepFreeze<T extends object>(value: T): T {
     if (typeof child === 'object' && child !== null) deepFreeze(child as object);
   }
   return Object.freeze(value);
+}
+
+/** "a:1=b:2,c:3=d:4" → { 'a:1': 'b:2', 'c:3': 'd:4' } (the schema checked the shape). */
+function parseAddressMap(value: string): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const pair of value.split(',')) {
+    const [from, to] = pair.split('=');
+    if (from && to) map[from.trim()] = to.trim();
+  }
+  return map;
 }

@@ -13,6 +13,17 @@ export const EnvSchema = Type.Object({
   }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address to listen on (npm start: 127.0.0.1 unless set)' }),
   PORT: Int(0, 65535, 8080, 'HTTP/WebSocket port (0 picks a free one)'),
+  METRICS_PORT: Type.Optional(
+    Type.String({
+      pattern: '^(main|[0-9]{1,5})$',
+      description: 'Port of GET /metrics alone (0 picks a free one), or "main" for the HTTP port; default 9464 with NODE_ENV=production, main otherwise',
+    }),
+  ),
+  NODE_URL: Type.String({
+    pattern: '^(https?://[^\\s]{1,200})?$',
+    default: '',
+    description: 'How the other gateways reach this one over HTTP (e.g. http://gateway-0.gateway:8080). A node that stops hearing its own beats asks them whether the event log still flows for them, to tell a cut from an outage',
+  }),
   NODE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$', description: 'Stable node identity' })),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -21,7 +32,18 @@ export const EnvSchema = Type.Object({
   BUS: Type.Union([Type.Literal('memory'), Type.Literal('rocketmq')], { default: 'memory' }),
   ROCKETMQ_ENDPOINTS: Type.String({ minLength: 1, default: '127.0.0.1:8081' }),
   ROCKETMQ_NAMESRV_ADDR: Type.String({ pattern: '^[^;\\s]+:\\d+(;[^;\\s]+:\\d+)*$', default: '127.0.0.1:9876', description: 'NameServers (host:port;host:port): the voice lane finds its brokers there' }),
+  ROCKETMQ_BROKER_ADDRESS_MAP: Type.String({
+    pattern: '^([^=,\\s]+:\\d+=[^=,\\s]+:\\d+(,[^=,\\s]+:\\d+=[^=,\\s]+:\\d+)*)?$',
+    default: '',
+    description: 'advertised=reachable,...: broker addresses as the NameServer gives them, and where this node reaches them (NAT, port forwarding, a test proxy); empty: as given',
+  }),
   ROCKETMQ_NAMESPACE: Type.String({ default: '' }),
+  ROCKETMQ_ACCESS_KEY: Type.String({ default: '', description: 'RocketMQ ACL 2.0 user (access key) of the event lane; empty: no credentials' }),
+  ROCKETMQ_SECRET_KEY: Type.String({ default: '', description: 'Secret of ROCKETMQ_ACCESS_KEY' }),
+  ROCKETMQ_TLS: Type.Union([Type.Literal('false'), Type.Literal('true')], {
+    default: 'false',
+    description: 'true: the event lane speaks TLS to the proxy (gRPC; system roots, or GRPC_DEFAULT_SSL_ROOTS_FILE_PATH)',
+  }),
   ROCKETMQ_VOICE_TOPIC: Type.String({ pattern: '^[A-Za-z0-9_%|-]{1,127}$', default: 'voiceroom-voice' }),
   ROCKETMQ_EVENT_TOPIC: Type.String({ pattern: '^[A-Za-z0-9_%|-]{1,127}$', default: 'voiceroom-events' }),
   ROCKETMQ_GROUP_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_%|-]{0,60}$', default: 'voiceroom-gw-' }),

@@ -240,7 +240,8 @@ export interface SpeakersMessage {
 
 export interface GoAwayMessage {
   type: 'goaway';
-  reason: 'draining';
+  /** draining: the gateway is shutting down; isolated: it lost the event log while other gateways did not. */
+  reason: 'draining' | 'isolated';
   /** Resume within this many ms (the grace period) on any node. */
   resumeWithinMs: number;
 }

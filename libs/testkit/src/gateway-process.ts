@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from './paths';
 import { waitFor } from './wait';
 import { TEST_JWT_SECRET } from './tokens';
+import { freePort } from './tcp-proxy';
 
 export interface GatewayProcessOptions {
   nodeId: string;
@@ -13,6 +14,8 @@ export interface GatewayProcessOptions {
   app?: 'gateway' | 'admin';
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'] (benchmarks' profiling runs). */
   nodeArgs?: string[];
+  /** Listen on a port chosen before the start and announce it as NODE_URL (isolation checks between gateways). */
+  advertise?: boolean;
 }
 
 /**
@@ -80,7 +83,9 @@ export class GatewayProcess {
   }
 
   static async start(options: GatewayProcessOptions): Promise<GatewayProcess> {
+    const port = options.advertise ? await freePort() : 0;
     const child = spawnServer(options.app ?? 'gateway', {
+      ...(port ? { PORT: String(port), NODE_URL: `http://127.0.0.1:${port}` } : {}),
       NODE_ID: options.nodeId,
       BUS: options.bus ?? 'rocketmq',
       ROCKETMQ_ENDPOINTS: process.env.ROCKETMQ_ENDPOINTS ?? '127.0.0.1:8081',

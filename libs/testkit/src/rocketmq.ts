@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { REPO_ROOT } from './paths';
@@ -45,4 +46,16 @@ export function rocketmqScript(command: 'up' | 'down' | 'status'): Promise<strin
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.on('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`rocketmq.sh ${command} exited ${code}:\n${output}`))));
   });
+}
+
+/** The pid of a RocketMQ JVM started by rocketmq/rocketmq.sh (its pid file), or undefined. */
+export function rocketmqPid(component: 'namesrv' | 'proxy'): number | undefined {
+  const dir = process.env.ROCKETMQ_RUNTIME_DIR ?? join(REPO_ROOT, '.rocketmq');
+  try {
+    const pid = Number(readFileSync(join(dir, `${component}.pid`), 'utf8').trim().split('\n')[0]);
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
 }

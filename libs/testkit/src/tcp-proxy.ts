@@ -56,3 +56,82 @@ export class TcpProxy {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }
+
+/** A loopback port free right now (for a server that must know its own address before it listens). */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/**
+ * An HTTP CONNECT proxy (what `grpc_proxy=http://…` points gRPC clients at), with the same
+ * `cut()` and `restore()` as TcpProxy. RocketMQ's proxy answers routes with its own address, so
+ * a gRPC client cannot be kept behind a plain TCP proxy; behind this one it can.
+ */
+export class ConnectProxy {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private up = true;
+  port = 0;
+
+  async start(): Promise<number> {
+    this.server = createServer((client) => {
+      if (!this.up) {
+        client.destroy();
+        return;
+      }
+      this.sockets.add(client);
+      client.on('error', () => client.destroy()).on('close', () => this.sockets.delete(client));
+      let head = Buffer.alloc(0);
+      const onData = (chunk: Buffer) => {
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        client.off('data', onData);
+        const target = /^CONNECT ([^\s:]+):(\d+) HTTP\/1\.[01]\r\n/.exec(head.toString('latin1'));
+        if (!target) {
+          client.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+          return;
+        }
+        const upstream = connect(Number(target[2]), target[1] as string);
+        this.sockets.add(upstream);
+        const end2 = () => {
+          client.destroy();
+          upstream.destroy();
+          this.sockets.delete(upstream);
+        };
+        upstream.on('error', end2).on('close', end2);
+        client.on('close', end2);
+        upstream.once('connect', () => {
+          client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+          const rest = head.subarray(end + 4);
+          if (rest.length > 0) upstream.write(rest);
+          client.pipe(upstream);
+          upstream.pipe(client);
+        });
+      };
+      client.on('data', onData);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+    return this.port;
+  }
+
+  cut(): void {
+    this.up = false;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+  }
+
+  restore(): void {
+    this.up = true;
+  }
+
+  async stop(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { VoiceRoomClient, type VoiceFrame, type WebSocketFactory } from '@voiceroom/client';
+import { VoiceRoomClient, type ReconnectOptions, type VoiceFrame, type WebSocketFactory } from '@voiceroom/client';
 import type { ChatEventMessage, ErrorMessage, JoinedMessage, MembersUpdatedMessage, SpeakerId, SpeakerLevel } from '@voiceroom/protocol';
 import { waitFor } from './wait';
 
@@ -24,8 +24,9 @@ export class RecordingClient extends VoiceRoomClient {
   readonly roomEvents: string[] = [];
   closeInfo: { code: number; reason: string } | undefined;
 
-  constructor(url: string) {
-    super(url, { WebSocket: WebSocket as unknown as WebSocketFactory });
+  /** `reconnect`: the SDK's own reconnection (off by default, as in the SDK). */
+  constructor(url: string, reconnect?: ReconnectOptions | boolean) {
+    super(url, { WebSocket: WebSocket as unknown as WebSocketFactory, ...(reconnect === undefined ? {} : { reconnect }) });
     this.on('voice', (frame: VoiceFrame) =>
       this.heard.push({ speaker: frame.speaker, sequence: frame.sequence, timestamp: frame.timestamp, payload: Buffer.from(frame.payload) }),
     );

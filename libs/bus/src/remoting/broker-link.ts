@@ -4,6 +4,12 @@ import { RemotingConnection, RemotingError } from './remoting-connection';
 
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 2000;
+/**
+ * A connection that dies sooner than this after it opened does not reset the backoff: something
+ * in between (a proxy, a load balancer, a broker starting) accepts and drops at once, and a fixed
+ * 100 ms retry would log and reconnect ten times a second for as long as that lasts.
+ */
+const STABLE_MS = 2000;
 
 /**
  * The voice lane's connection to one broker, kept open: when it drops, it reconnects with
@@ -15,6 +21,9 @@ export class BrokerLink {
   private timer: NodeJS.Timeout | undefined;
   private delay = RECONNECT_MIN_MS;
   private closed = false;
+  private upSince = Date.now();
+  /** Connections keep dying young: log nothing more until one lasts STABLE_MS. */
+  private flapping = false;
   /** Bumped on every new connection: loops started on an older one stop. */
   generation = 0;
 
@@ -32,6 +41,7 @@ export class BrokerLink {
   /** First connection: rejects if the broker cannot be reached (the caller decides to retry). */
   async open(): Promise<void> {
     this.connection = await RemotingConnection.open(this.address, this.timeoutMs, (error) => this.lost(error));
+    this.upSince = Date.now();
     this.generation++;
   }
 
@@ -58,7 +68,15 @@ export class BrokerLink {
   private lost(error: Error): void {
     this.generation++;
     if (this.closed) return;
-    this.log.warn({ broker: this.address, err: error.message, retryInMs: this.delay }, 'voice lane: broker connection lost, reconnecting');
+    const young = Date.now() - this.upSince < STABLE_MS;
+    this.delay = young ? Math.min(this.delay * 2, RECONNECT_MAX_MS) : RECONNECT_MIN_MS;
+    if (!this.flapping) {
+      this.log.warn(
+        { broker: this.address, err: error.message, retryInMs: this.delay },
+        young ? 'voice lane: broker connection dropped right after it opened; retrying with backoff' : 'voice lane: broker connection lost, reconnecting',
+      );
+    }
+    this.flapping = young;
     this.schedule();
   }
 
@@ -71,9 +89,16 @@ export class BrokerLink {
             return;
           }
           this.connection = connection;
-          this.generation++;
-          this.delay = RECONNECT_MIN_MS;
-          this.log.info({ broker: this.address }, 'voice lane: broker connection back');
+          const generation = ++this.generation;
+          this.upSince = Date.now();
+          if (!this.flapping) this.log.info({ broker: this.address }, 'voice lane: broker connection back');
+          else {
+            setTimeout(() => {
+              if (this.generation !== generation || !this.isUp || !this.flapping) return;
+              this.flapping = false;
+              this.log.info({ broker: this.address }, 'voice lane: broker connection back and stable');
+            }, STABLE_MS).unref();
+          }
           this.onUp(this);
         },
         () => {

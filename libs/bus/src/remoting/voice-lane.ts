@@ -11,6 +11,8 @@ export interface VoiceLaneOptions {
   nodeId: NodeId;
   /** NameServer addresses (host:port), tried in turn for the topic's route. */
   nameServers: string[];
+  /** Advertised broker address → address to connect to (unlisted: as advertised). */
+  brokerAddressMap: Readonly<Record<string, string>>;
   topic: string;
   /** Named in pull requests; offsets are kept by each node and never committed, so one group serves the cluster. */
   consumerGroup: string;
@@ -218,8 +220,10 @@ export class VoiceLane {
     return offset;
   }
 
-  private fetchRoute(): Promise<QueueTarget[]> {
-    return fetchTopicRoute(this.options.nameServers, this.options.topic, this.options.requestTimeoutMs);
+  private async fetchRoute(): Promise<QueueTarget[]> {
+    const targets = await fetchTopicRoute(this.options.nameServers, this.options.topic, this.options.requestTimeoutMs);
+    const map = this.options.brokerAddressMap;
+    return targets.map((t) => (map[t.address] ? { ...t, address: map[t.address] as string } : t));
   }
 
   private async refreshRoute(): Promise<void> {
