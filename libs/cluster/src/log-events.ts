@@ -1,8 +1,8 @@
 import {
+  decodeRoomCommand,
   isDisplayNameLength,
   isRole,
   isValidId,
-  MAX_CHAT_LENGTH,
   type NodeId,
   type Role,
   type RoomCommand,
@@ -192,29 +192,6 @@ function isSettings(v: unknown): v is RoomSettings {
   return isPositiveInt(s.capacity) && s.capacity >= 1 && isPositiveInt(s.seats);
 }
 
-function isCommand(v: unknown): v is RoomCommand {
-  if (typeof v !== 'object' || v === null) return false;
-  const c = v as Record<string, unknown>;
-  switch (c.type) {
-    case 'raise_hand':
-      return typeof c.raised === 'boolean';
-    case 'answer_hand':
-      return isSid(c.sid) && typeof c.accept === 'boolean';
-    case 'set_role':
-      return isSid(c.sid) && (c.role === 'speaker' || c.role === 'listener');
-    case 'mute':
-      return isSid(c.sid) && typeof c.muted === 'boolean';
-    case 'mute_all':
-      return typeof c.muted === 'boolean';
-    case 'kick':
-      return isSid(c.sid);
-    case 'chat':
-      return typeof c.text === 'string' && c.text.length <= MAX_CHAT_LENGTH;
-    default:
-      return false;
-  }
-}
-
 function isRoomConfig(v: unknown): v is RoomConfig {
   if (typeof v !== 'object' || v === null) return false;
   const c = v as Record<string, unknown>;
@@ -285,8 +262,12 @@ export function parseLogEntry(text: string): LogEntry | undefined {
       return isValidId(e.room) && isSid(e.sid) ? (e as unknown as LeaveEntry) : undefined;
     case 'detach':
       return isValidId(e.room) && isSid(e.sid) && isPositiveInt(e.graceMs) ? (e as unknown as DetachEntry) : undefined;
-    case 'cmd':
-      return isShortString(e.req) && isValidId(e.room) && isSid(e.by) && isCommand(e.cmd) ? (e as unknown as CommandEntry) : undefined;
+    case 'cmd': {
+      // The command itself: the same rule the gateway applies to what a client sends (docs/protocol.md §4.1.5).
+      if (!isShortString(e.req) || !isValidId(e.room) || !isSid(e.by)) return undefined;
+      const cmd = decodeRoomCommand(e.cmd);
+      return cmd.ok ? ({ ...e, cmd: cmd.value } as unknown as CommandEntry) : undefined;
+    }
     case 'room':
       return isShortString(e.req) && isValidId(e.room) && (e.config === null || isRoomConfig(e.config)) ? (e as unknown as RoomConfigEntry) : undefined;
     case 'ban':

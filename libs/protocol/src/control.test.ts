@@ -1,4 +1,4 @@
-import { decodeClientMessage, MAX_CONTROL_MESSAGE_BYTES } from './control';
+import { decodeClientMessage, decodeRoomCommand, MAX_CHAT_LENGTH, MAX_CONTROL_MESSAGE_BYTES } from './control';
 
 describe('client control messages', () => {
   it('accepts join and ping', () => {
@@ -37,5 +37,34 @@ describe('client control messages', () => {
     const result = decodeClientMessage(text);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason.length).toBeGreaterThan(0);
+  });
+});
+
+describe('room commands (decodeRoomCommand: the one rule for the gateway and the event log)', () => {
+  it('accepts each command, keeping only its fields and a valid ref', () => {
+    expect(decodeRoomCommand({ type: 'chat', text: 'hi', ref: 'r', extra: 1 })).toEqual({ ok: true, value: { type: 'chat', text: 'hi', ref: 'r' } });
+    expect(decodeRoomCommand({ type: 'chat', text: 'x'.repeat(MAX_CHAT_LENGTH) })).toMatchObject({ ok: true });
+    expect(decodeRoomCommand({ type: 'kick', sid: 7 })).toEqual({ ok: true, value: { type: 'kick', sid: 7 } });
+    expect(decodeRoomCommand({ type: 'mute_all', muted: true, ref: 4 })).toEqual({ ok: true, value: { type: 'mute_all', muted: true, ref: 4 } });
+  });
+
+  it('refuses messages that are not room commands (join, resume, leave, ping)', () => {
+    for (const type of ['join', 'resume', 'leave', 'ping']) expect(decodeRoomCommand({ type, token: 't', lastSeq: 0 })).toMatchObject({ ok: false });
+  });
+
+  it.each([
+    ['an empty chat text', { type: 'chat', text: '' }],
+    ['a whitespace-only chat text', { type: 'chat', text: ' \n\t ' }],
+    ['a chat text over 500 code units', { type: 'chat', text: 'x'.repeat(MAX_CHAT_LENGTH + 1) }],
+    ['a ref of 65 characters', { type: 'raise_hand', raised: true, ref: 'x'.repeat(65) }],
+    ['a null ref', { type: 'raise_hand', raised: true, ref: null }],
+    ['a set_role to host', { type: 'set_role', sid: 3, role: 'host' }],
+    ['a sid of 0', { type: 'mute', sid: 0, muted: true }],
+    ['an unknown type', { type: 'launch' }],
+    ['an array', [{ type: 'kick', sid: 1 }]],
+    ['null', null],
+  ])('refuses %s, as decodeClientMessage does', (_name, value) => {
+    expect(decodeRoomCommand(value)).toMatchObject({ ok: false });
+    expect(decodeClientMessage(JSON.stringify(value))).toMatchObject({ ok: false });
   });
 });

@@ -308,7 +308,9 @@ function isRef(value: unknown): value is Ref {
   return (typeof value === 'string' && value.length <= 64) || (typeof value === 'number' && Number.isFinite(value));
 }
 
-/** Parses and validates one client text message. Never throws. */
+const REF_REASON = 'ref must be a string of at most 64 characters or a number';
+
+/** Parses and validates one client text message (room commands: decodeRoomCommand). Never throws. */
 export function decodeClientMessage(text: string): DecodeResult<ClientMessage> {
   if (text.length > MAX_CONTROL_MESSAGE_BYTES) return { ok: false, reason: 'message too long' }; // callers check bytes first
   let value: unknown;
@@ -321,9 +323,7 @@ export function decodeClientMessage(text: string): DecodeResult<ClientMessage> {
     return { ok: false, reason: 'not a JSON object' };
   }
   const m = value as Record<string, unknown>;
-  if (m.ref !== undefined && !isRef(m.ref)) return { ok: false, reason: 'ref must be a string of at most 64 characters or a number' };
-  const ref = m.ref === undefined ? {} : { ref: m.ref as Ref };
-  const bool = (field: string): boolean | undefined => (typeof m[field] === 'boolean' ? (m[field] as boolean) : undefined);
+  if (m.ref !== undefined && !isRef(m.ref)) return { ok: false, reason: REF_REASON };
   switch (m.type) {
     case 'join':
       if (typeof m.token !== 'string' || m.token.length === 0) return { ok: false, reason: 'join.token must be a non-empty string' };
@@ -339,6 +339,24 @@ export function decodeClientMessage(text: string): DecodeResult<ClientMessage> {
     case 'ping':
       if (m.t !== undefined && typeof m.t !== 'number') return { ok: false, reason: 'ping.t must be a number' };
       return { ok: true, value: m.t === undefined ? { type: 'ping' } : { type: 'ping', t: m.t } };
+    default:
+      return decodeRoomCommand(m);
+  }
+}
+
+/**
+ * Validates one room command (docs/protocol.md §4.1.5, §4.3, §7.4), already parsed from JSON: the
+ * single rule for room commands, used by the gateway for what a client sends (decodeClientMessage)
+ * and by the cluster for the `cmd` of a log entry. Returns a fresh object with only the command's
+ * fields (extra fields are dropped; `ref` is kept when present and valid). Never throws.
+ */
+export function decodeRoomCommand(value: unknown): DecodeResult<RoomCommand> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not a JSON object' };
+  const m = value as Record<string, unknown>;
+  if (m.ref !== undefined && !isRef(m.ref)) return { ok: false, reason: REF_REASON };
+  const ref = m.ref === undefined ? {} : { ref: m.ref as Ref };
+  const bool = (field: string): boolean | undefined => (typeof m[field] === 'boolean' ? (m[field] as boolean) : undefined);
+  switch (m.type) {
     case 'raise_hand': {
       const raised = bool('raised');
       if (raised === undefined) return { ok: false, reason: 'raise_hand.raised must be a boolean' };

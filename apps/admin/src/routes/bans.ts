@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import { IsNull, LessThanOrEqual, MoreThan, Not, type FindOptionsWhere } from 'typeorm';
 import type { RoomId, UserId } from '@voiceroom/protocol';
@@ -33,10 +34,11 @@ const BanBody = Type.Object(
 );
 
 export function banRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const repo = () => ctx.ds.getRepository(BanEntity);
   const tags = ['bans'];
 
-  app.post('/v1/bans', {
+  api.post('/v1/bans', {
     config: { role: 'moderator' },
     schema: {
       tags,
@@ -45,7 +47,7 @@ export function banRoutes(app: FastifyInstance, ctx: AdminContext): void {
       response: { 201: Ban, 202: Ban, ...errors(400, 401, 403, 404, 503) },
     },
   }, async (request, reply) => {
-    const body = request.body as Static<typeof BanBody>;
+    const body = request.body;
     const roomId = body.roomId ?? null;
     if (roomId !== null) await findRoom(ctx, roomId);
     const now = Date.now();
@@ -64,7 +66,7 @@ export function banRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return reply.code(applied ? 201 : 202).send(banView(ban, now));
   });
 
-  app.get('/v1/bans', {
+  api.get('/v1/bans', {
     config: { role: 'viewer' },
     schema: {
       tags,
@@ -81,7 +83,7 @@ export function banRoutes(app: FastifyInstance, ctx: AdminContext): void {
       response: { 200: Type.Object({ items: Type.Array(Ban) }), ...errors(400, 401, 403, 503) },
     },
   }, async (request) => {
-    const q = request.query as { userId?: string; roomId?: string; active?: boolean; limit: number };
+    const q = request.query;
     const base: FindOptionsWhere<BanEntity> = {};
     if (q.userId) base.userId = q.userId;
     if (q.roomId) base.roomId = q.roomId;
@@ -97,7 +99,7 @@ export function banRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return { items: rows.map((b) => banView(b, now)) };
   });
 
-  app.delete('/v1/bans/:banId', {
+  api.delete('/v1/bans/:banId', {
     config: { role: 'moderator' },
     schema: {
       tags,
@@ -106,7 +108,7 @@ export function banRoutes(app: FastifyInstance, ctx: AdminContext): void {
       response: { 200: Ban, 202: Ban, ...errors(400, 401, 403, 404, 409, 503) },
     },
   }, async (request, reply) => {
-    const { banId } = request.params as { banId: number };
+    const { banId } = request.params;
     const ban = await repo().findOneBy({ id: banId });
     if (!ban) throw notFound('ban', banId);
     if (ban.revokedAt !== null) throw new ApiError(409, 'BAN_ALREADY_LIFTED', `ban ${banId} was lifted already`);

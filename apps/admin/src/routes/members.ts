@@ -1,17 +1,18 @@
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import { MAX_NOTICE_LENGTH, memberInfo } from '@voiceroom/cluster';
-import type { Role as WireRole, RoomId, UserId } from '@voiceroom/protocol';
+import type { RoomId, UserId } from '@voiceroom/protocol';
 import { act, audit, type AdminContext } from '../context';
 import { ApiError } from '../errors';
 import { errors, Member, MemberParams, Ok, Role, RoomIdParam } from '../schemas';
 import { findRoom } from './rooms';
 
 export function memberRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['members'];
-  const params = (request: { params: unknown }) => request.params as { roomId: string; userId: string };
 
-  app.get('/v1/rooms/:roomId/members', {
+  api.get('/v1/rooms/:roomId/members', {
     config: { role: 'viewer' },
     schema: {
       tags,
@@ -20,13 +21,14 @@ export function memberRoutes(app: FastifyInstance, ctx: AdminContext): void {
       response: { 200: Type.Object({ items: Type.Array(Member) }), ...errors(400, 401, 403, 404, 503) },
     },
   }, async (request) => {
-    const live = ctx.cluster.state.rooms.get(params(request).roomId as RoomId);
-    if (!live) await findRoom(ctx, params(request).roomId); // 404 for a room that is neither live nor configured
+    const { roomId } = request.params;
+    const live = ctx.cluster.state.rooms.get(roomId as RoomId);
+    if (!live) await findRoom(ctx, roomId); // 404 for a room that is neither live nor configured
     const items = [...(live?.members.values() ?? [])].map((m) => ({ ...memberInfo(m), node: m.node ?? null }));
     return { items };
   });
 
-  app.post('/v1/rooms/:roomId/members/:userId/kick', {
+  api.post('/v1/rooms/:roomId/members/:userId/kick', {
     config: { role: 'moderator' },
     schema: {
       tags,
@@ -35,13 +37,13 @@ export function memberRoutes(app: FastifyInstance, ctx: AdminContext): void {
       response: { 200: Ok, ...errors(400, 401, 403, 404, 503) },
     },
   }, async (request) => {
-    const { roomId, userId } = params(request);
+    const { roomId, userId } = request.params;
     await audit(ctx, request, 'member.kick', 'user', userId, { roomId });
     await act(ctx, { t: 'admin', room: roomId as RoomId, action: { type: 'kick', userId: userId as UserId } });
     return { ok: true as const };
   });
 
-  app.post('/v1/rooms/:roomId/members/:userId/mute', {
+  api.post('/v1/rooms/:roomId/members/:userId/mute', {
     config: { role: 'moderator' },
     schema: {
       tags,
@@ -51,14 +53,14 @@ export function memberRoutes(app: FastifyInstance, ctx: AdminContext): void {
       response: { 200: Ok, ...errors(400, 401, 403, 404, 503) },
     },
   }, async (request) => {
-    const { roomId, userId } = params(request);
-    const { muted } = request.body as { muted: boolean };
+    const { roomId, userId } = request.params;
+    const { muted } = request.body;
     await audit(ctx, request, muted ? 'member.mute' : 'member.unmute', 'user', userId, { roomId });
     await act(ctx, { t: 'admin', room: roomId as RoomId, action: { type: 'mute', userId: userId as UserId, muted } });
     return { ok: true as const };
   });
 
-  app.put('/v1/rooms/:roomId/members/:userId/role', {
+  api.put('/v1/rooms/:roomId/members/:userId/role', {
     config: { role: 'moderator' },
     schema: {
       tags,
@@ -68,14 +70,14 @@ export function memberRoutes(app: FastifyInstance, ctx: AdminContext): void {
       response: { 200: Ok, ...errors(400, 401, 403, 404, 409, 503) },
     },
   }, async (request) => {
-    const { roomId, userId } = params(request);
-    const { role } = request.body as { role: Static<typeof Role> };
+    const { roomId, userId } = request.params;
+    const { role } = request.body;
     await audit(ctx, request, 'member.role', 'user', userId, { roomId, role });
-    await act(ctx, { t: 'admin', room: roomId as RoomId, action: { type: 'set_role', userId: userId as UserId, role: role as WireRole } });
+    await act(ctx, { t: 'admin', room: roomId as RoomId, action: { type: 'set_role', userId: userId as UserId, role } });
     return { ok: true as const };
   });
 
-  app.post('/v1/rooms/:roomId/notices', {
+  api.post('/v1/rooms/:roomId/notices', {
     config: { role: 'moderator' },
     schema: {
       tags: ['chat'],
@@ -85,9 +87,9 @@ export function memberRoutes(app: FastifyInstance, ctx: AdminContext): void {
       response: { 200: Ok, ...errors(400, 401, 403, 404, 409, 503) },
     },
   }, async (request) => {
-    const { roomId } = params(request);
+    const { roomId } = request.params;
     await findRoom(ctx, roomId);
-    const { text } = request.body as { text: string };
+    const { text } = request.body;
     // The log counts UTF-16 code units (as clients do); JSON Schema counts code points.
     if (text.length > MAX_NOTICE_LENGTH) throw new ApiError(400, 'VALIDATION_FAILED', `/body/text is longer than ${MAX_NOTICE_LENGTH} UTF-16 code units`, '/body/text');
     await audit(ctx, request, 'room.notice', 'room', roomId, { text });

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import { LessThan, type FindOptionsWhere } from 'typeorm';
-import { isDisplayNameLength, MAX_NAME_LENGTH, type NodeId, type Role as WireRole } from '@voiceroom/protocol';
+import { isDisplayNameLength, MAX_NAME_LENGTH, type NodeId } from '@voiceroom/protocol';
 import { ApiKeyEntity, AuditEntryEntity, ChatMessageEntity, RoomEntity, UserEntity } from '@voiceroom/persistence';
 import { BOOTSTRAP_KEY_ID, isAdminRole, newApiKey, ROLES } from '../auth';
 import { audit, type AdminContext } from '../context';
@@ -22,8 +23,9 @@ const TokenBody = Type.Object(
 );
 
 export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
   // ---- tokens ----------------------------------------------------------------------------
-  app.post('/v1/rooms/:roomId/tokens', {
+  api.post('/v1/rooms/:roomId/tokens', {
     config: { role: 'moderator' },
     schema: {
       tags: ['tokens'],
@@ -36,8 +38,8 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
       },
     },
   }, async (request, reply) => {
-    const { roomId } = request.params as { roomId: string };
-    const body = request.body as Static<typeof TokenBody>;
+    const { roomId } = request.params;
+    const body = request.body;
     // The schema's maxLength counts code points too; this is the rule the gateway applies (libs/protocol).
     if (body.name !== undefined && !isDisplayNameLength(body.name)) {
       throw new ApiError(400, 'VALIDATION_FAILED', `/body/name must NOT have more than ${MAX_NAME_LENGTH} characters (code points)`, '/body/name');
@@ -50,7 +52,7 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
     if (room.status !== 'open') throw new ApiError(409, 'ROOM_CLOSED', `room ${roomId} is closed`);
     const ban = await activeBan(ctx, body.userId, roomId);
     if (ban) throw new ApiError(409, 'USER_BANNED', `user ${body.userId} is banned from this room${ban.expiresAt ? ` until ${iso(ban.expiresAt)}` : ''}`);
-    const role = (body.role ?? 'speaker') as WireRole;
+    const role = body.role ?? 'speaker';
     const now = Date.now();
     // Users are recorded as tokens are issued: created once, the name kept up to date when given.
     const users = ctx.ds.getRepository(UserEntity);
@@ -62,7 +64,7 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
   });
 
   // ---- chat history ----------------------------------------------------------------------
-  app.get('/v1/rooms/:roomId/messages', {
+  api.get('/v1/rooms/:roomId/messages', {
     config: { role: 'viewer' },
     schema: {
       tags: ['chat'],
@@ -81,8 +83,8 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
       },
     },
   }, async (request) => {
-    const { roomId } = request.params as { roomId: string };
-    const q = request.query as { before?: number; limit: number };
+    const { roomId } = request.params;
+    const q = request.query;
     const page = await readHistory(ctx.ds, roomId, q.limit, q.before);
     if (page.items.length === 0 && q.before === undefined) await findRoom(ctx, roomId); // 404 for an unknown room
     return page;
@@ -90,7 +92,7 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
 
   // ---- stats -----------------------------------------------------------------------------
   const NodeStats = Type.Object({ id: Type.String(), live: Type.Boolean(), members: Type.Integer() });
-  app.get('/v1/stats', {
+  api.get('/v1/stats', {
     config: { role: 'viewer' },
     schema: {
       tags: ['stats'],
@@ -121,7 +123,7 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return { rooms: { configured, open, live: state.rooms.size }, membersOnline: online, nodes };
   });
 
-  app.get('/v1/rooms/:roomId/stats', {
+  api.get('/v1/rooms/:roomId/stats', {
     config: { role: 'viewer' },
     schema: {
       tags: ['stats'],
@@ -142,7 +144,7 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
       },
     },
   }, async (request) => {
-    const { roomId } = request.params as { roomId: string };
+    const { roomId } = request.params;
     await findRoom(ctx, roomId);
     const live = ctx.cluster.state.rooms.get(roomId as never);
     const out = { roomId, members: 0, hosts: 0, speakers: 0, listeners: 0, muted: 0, byNode: {} as Record<string, number>, messages: 0 };
@@ -169,7 +171,7 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
     revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   });
   const keyView = (k: ApiKeyEntity) => ({ id: k.id, name: k.name, role: k.role, createdAt: iso(k.createdAt)!, lastUsedAt: iso(k.lastUsedAt), revokedAt: iso(k.revokedAt) });
-  app.post('/v1/api-keys', {
+  api.post('/v1/api-keys', {
     config: { role: 'admin' },
     schema: {
       tags: ['auth'],
@@ -181,7 +183,7 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
       response: { 201: Type.Composite([KeyView, Type.Object({ key: Type.String() })]), ...errors(400, 401, 403, 503) },
     },
   }, async (request, reply) => {
-    const body = request.body as { name: string; role: string };
+    const body = request.body;
     if (!isAdminRole(body.role)) throw new ApiError(400, 'VALIDATION_FAILED', '/body/role is invalid', '/body/role');
     const { id, key, hash } = newApiKey();
     const row = ctx.ds.getRepository(ApiKeyEntity).create({ id, name: body.name, role: body.role, hash, createdAt: Date.now(), lastUsedAt: null, revokedAt: null });
@@ -189,15 +191,15 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
     await audit(ctx, request, 'apikey.create', 'apikey', id, { name: body.name, role: body.role });
     return reply.code(201).send({ ...keyView(row), key });
   });
-  app.get('/v1/api-keys', {
+  api.get('/v1/api-keys', {
     config: { role: 'admin' },
     schema: { tags: ['auth'], summary: 'List API keys (never the keys themselves)', response: { 200: Type.Object({ items: Type.Array(KeyView) }), ...errors(401, 403, 503) } },
   }, async () => ({ items: (await ctx.ds.getRepository(ApiKeyEntity).find({ order: { createdAt: 'ASC' } })).map(keyView) }));
-  app.delete('/v1/api-keys/:keyId', {
+  api.delete('/v1/api-keys/:keyId', {
     config: { role: 'admin' },
     schema: { tags: ['auth'], summary: 'Revoke an API key', params: Type.Object({ keyId: Type.String({ maxLength: 32 }) }), response: { 200: Ok, ...errors(401, 403, 404, 409, 503) } },
   }, async (request) => {
-    const { keyId } = request.params as { keyId: string };
+    const { keyId } = request.params;
     const repo = ctx.ds.getRepository(ApiKeyEntity);
     if (keyId === BOOTSTRAP_KEY_ID) throw new ApiError(409, 'BOOTSTRAP_KEY', 'the bootstrap key comes from ADMIN_BOOTSTRAP_KEY: unset or change it there to retire it');
     const row = await repo.findOneBy({ id: keyId });
@@ -209,7 +211,7 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
   });
 
   // ---- audit log -------------------------------------------------------------------------
-  app.get('/v1/audit', {
+  api.get('/v1/audit', {
     config: { role: 'admin' },
     schema: {
       tags: ['audit'],
@@ -241,7 +243,7 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
       },
     },
   }, async (request) => {
-    const q = request.query as { targetType?: string; targetId?: string; before?: number; limit: number };
+    const q = request.query;
     const where: FindOptionsWhere<AuditEntryEntity> = {};
     if (q.targetType) where.targetType = q.targetType;
     if (q.targetId) where.targetId = q.targetId;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import type { RoomId } from '@voiceroom/protocol';
 import { RoomEntity, isDuplicateKey } from '@voiceroom/persistence';
@@ -48,14 +49,15 @@ async function publish(ctx: AdminContext, room: RoomEntity | { id: string; delet
 }
 
 export function roomRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const repo = () => ctx.ds.getRepository(RoomEntity);
   const tags = ['rooms'];
 
-  app.post('/v1/rooms', {
+  api.post('/v1/rooms', {
     config: { role: 'admin' },
     schema: { tags, summary: 'Create a room', body: RoomBody, response: { 201: Room, 202: Room, ...errors(400, 401, 403, 409, 503) } },
   }, async (request, reply) => {
-    const body = request.body as Static<typeof RoomBody>;
+    const body = request.body;
     checkSettings(body.settings);
     const now = Date.now();
     const room = repo().create({
@@ -74,7 +76,7 @@ export function roomRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return reply.code(applied ? 201 : 202).send(roomView(ctx, room));
   });
 
-  app.get('/v1/rooms', {
+  api.get('/v1/rooms', {
     config: { role: 'viewer' },
     schema: {
       tags,
@@ -90,7 +92,7 @@ export function roomRoutes(app: FastifyInstance, ctx: AdminContext): void {
       response: { 200: RoomList, ...errors(400, 401, 403, 503) },
     },
   }, async (request) => {
-    const q = request.query as { status?: 'open' | 'closed'; limit: number; offset: number };
+    const q = request.query;
     const [rows, total] = await repo().findAndCount({
       where: q.status ? { status: q.status } : {},
       order: { name: 'ASC' },
@@ -100,18 +102,18 @@ export function roomRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return { items: rows.map((r) => roomView(ctx, r)), total, limit: q.limit, offset: q.offset };
   });
 
-  app.get('/v1/rooms/:roomId', {
+  api.get('/v1/rooms/:roomId', {
     config: { role: 'viewer' },
     schema: { tags, summary: 'Get a room', params: RoomIdParam, response: { 200: Room, ...errors(400, 401, 403, 404, 503) } },
-  }, async (request) => roomView(ctx, await findRoom(ctx, (request.params as { roomId: string }).roomId)));
+  }, async (request) => roomView(ctx, await findRoom(ctx, request.params.roomId)));
 
-  app.patch('/v1/rooms/:roomId', {
+  api.patch('/v1/rooms/:roomId', {
     config: { role: 'admin' },
     schema: { tags, summary: 'Change name, capacity, seats or settings', params: RoomIdParam, body: RoomPatch, response: { 200: Room, 202: Room, ...errors(400, 401, 403, 404, 409, 503) } },
   }, async (request, reply) => {
-    const body = request.body as Static<typeof RoomPatch>;
+    const body = request.body;
     checkSettings(body.settings);
-    const room = await findRoom(ctx, (request.params as { roomId: string }).roomId);
+    const room = await findRoom(ctx, request.params.roomId);
     const before = { name: room.name, capacity: room.capacity, seats: room.seats };
     Object.assign(room, body, { updatedAt: Date.now() });
     await repo().save(room).catch((error: unknown) => conflictOnName(error, room.name));
@@ -121,7 +123,7 @@ export function roomRoutes(app: FastifyInstance, ctx: AdminContext): void {
   });
 
   for (const [verb, status] of [['close', 'closed'], ['open', 'open']] as const) {
-    app.post(`/v1/rooms/:roomId/${verb}`, {
+    api.post(`/v1/rooms/:roomId/${verb}`, {
       config: { role: 'admin' },
       schema: {
         tags,
@@ -130,7 +132,7 @@ export function roomRoutes(app: FastifyInstance, ctx: AdminContext): void {
         response: { 200: Room, 202: Room, ...errors(400, 401, 403, 404, 503) },
       },
     }, async (request, reply) => {
-      const room = await findRoom(ctx, (request.params as { roomId: string }).roomId);
+      const room = await findRoom(ctx, request.params.roomId);
       room.status = status;
       room.updatedAt = Date.now();
       await repo().save(room);
@@ -140,11 +142,11 @@ export function roomRoutes(app: FastifyInstance, ctx: AdminContext): void {
     });
   }
 
-  app.delete('/v1/rooms/:roomId', {
+  api.delete('/v1/rooms/:roomId', {
     config: { role: 'admin' },
     schema: { tags, summary: 'Delete a room (members are disconnected; chat history is kept)', params: RoomIdParam, response: { 200: Ok, 202: Ok, ...errors(400, 401, 403, 404, 503) } },
   }, async (request, reply) => {
-    const room = await findRoom(ctx, (request.params as { roomId: string }).roomId);
+    const room = await findRoom(ctx, request.params.roomId);
     await repo().delete({ id: room.id });
     await audit(ctx, request, 'room.delete', 'room', room.id, { name: room.name });
     const applied = await publish(ctx, { id: room.id, deleted: true });
