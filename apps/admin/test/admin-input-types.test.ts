@@ -4,7 +4,7 @@
  * documented rules only (docs/admin-api.md §4, "Input types").
  */
 import pino from 'pino';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createBus } from '@voiceroom/bus';
 import { ObserverNode } from '@voiceroom/cluster';
 import type { NodeId } from '@voiceroom/protocol';
@@ -61,7 +61,8 @@ describe.each([
     'an instance with type conversion on (as the gateway builds it)',
     () =>
       Fastify({
-        loggerInstance: pino({ level: 'silent' }),
+        // Typed as the gateway passes it (FastifyServerOptions' logger), so the instance is a plain FastifyInstance.
+        loggerInstance: pino({ level: 'silent' }) as FastifyBaseLogger,
         frameworkErrors,
         routerOptions: { maxParamLength: 1000 },
         ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },

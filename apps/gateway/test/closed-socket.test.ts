@@ -38,8 +38,8 @@ it('drops a chat written together with an invalid message before join (no TypeEr
 });
 
 it.each([
-  ['a forged token (4401)', () => 'not-a-token', CloseCode.TokenInvalid],
-  ['an expired token (4402)', () => joinToken('late', 'closed-1', 'speaker', { ttlSeconds: -60 }), CloseCode.TokenExpired],
+  ['a forged token (4401)', (): string => 'not-a-token', CloseCode.TokenInvalid],
+  ['an expired token (4402)', (): string => joinToken('late', 'closed-1', 'speaker', { ttlSeconds: -60 }), CloseCode.TokenExpired],
 ])('drops a chat written together with a join refused for %s', async (_name, token, code) => {
   const raw = await RawWebSocket.open(url);
   raw.write(text({ type: 'join', token: token() }), chat);

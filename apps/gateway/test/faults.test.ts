@@ -204,10 +204,28 @@ it('kill -9 of the RocketMQ proxy (and its broker), then a start: local rooms ne
     expect(c.events.filter((e) => e.startsWith('left:'))).toEqual([]);
   }
   expect(gw1.problems().concat(gw2.problems()).filter((l) => l.includes('cut off from the event log'))).toEqual([]);
+  // When each gateway's voice lane had its broker connection back, and what it was refused (logs).
+  const logLines = (g: GatewayProcess) =>
+    g.output.flatMap((l) => {
+      try {
+        const line = JSON.parse(l) as { time: number; msg: string; reason?: string; code?: number };
+        return line.time > killedAt ? [line] : [];
+      } catch {
+        return [];
+      }
+    });
+  const laneBack = (g: GatewayProcess) => logLines(g).find((l) => l.msg.startsWith('voice lane: broker connection back'))?.time ?? 0;
+  const refusals = [gw1, gw2].flatMap((g) =>
+    logLines(g)
+      .filter((l) => l.msg.startsWith('voice publish failed') || l.msg.startsWith('voice pull refused') || l.msg.includes('SQL92'))
+      .map((l) => `${g.nodeId.split('-')[1]}@${l.time - killedAt}:${l.reason ?? l.code ?? l.msg}`),
+  );
   figure('proxy kill -9', {
     proxyAcceptingAfterKillMs: acceptingAt - killedAt,
+    voiceLaneBackAfterKillMs: [gw1, gw2].map((g) => laneBack(g) - killedAt).join('/'),
     crossNodeAudioBackAfterAcceptingMs: backAt - acceptingAt,
     crossNodeSilenceMs: backAt - killedAt,
+    refusals: refusals.join(' | '),
   });
 }, 240_000);
 
@@ -236,7 +254,7 @@ it('the broker cut off from one gateway: it is declared lost, its members resume
     const cleo = await member(urls, 'cleo', r, 'speaker');
     const lee = await member(urls, 'lee', r, 'listener');
     new Talker(talker);
-    new Talker(cleo);
+    const cleoTalk = new Talker(cleo);
     await Promise.all([
       waitFor('lee hears the talker', () => lee.heardFrom(talker.sid).length > 5, 20_000),
       waitFor('the host hears cleo', () => host.heardFrom(cleo.sid).length > 5, 20_000),
@@ -251,7 +269,7 @@ it('the broker cut off from one gateway: it is declared lost, its members resume
     const cutAt = Date.now();
     for (const c of cuts) c.cut();
     cleo.chat('during the cut'); // not confirmed while cut; it must not appear half-done
-    const heard = Promise.all([heardAgain(lee, () => talker.sid, cutAt, 60_000), heardAgain(host, () => cleo.sid, cutAt, 60_000)]);
+    const heard = Promise.all([heardAgain(lee, () => talker.sid, cutAt, 60_000), heardAgain(host, () => cleo.sid, cutAt, 60_000, cleoTalk.seq + 1)]);
     await waitFor('the cut node to say so', async () => (await fetch(`${cut.httpUrl}/readyz`)).status === 503, 30_000, 200).catch(async (error: unknown) => {
       const witness = await Promise.all([gw1, gw2, cut].map(async (g) => (await fetch(`${g.httpUrl}/cluster/log?node=${cut.nodeId}`)).text()));
       throw new Error(`${String(error)}\nwitnesses: ${witness.join(' ')}\n--- cut node ---\n${cut.output.slice(-30).join('\n')}`);

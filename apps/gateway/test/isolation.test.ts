@@ -65,7 +65,8 @@ it('leaves when its own beats stay missing past the timeout and another node sti
 });
 
 it('stays in an outage: nobody hears the log, or nobody has declared it lost, or the others hear it only since after it lost it; or none answers', async () => {
-  for (const answers of [{ a: deaf('a'), b: deaf('b') }, { a: notYet('a') }, { a: backFirst('a'), b: deaf('b') }, { a: 'down' as const }, {}]) {
+  const outages: Record<string, LogWitness | 'down'>[] = [{ a: deaf('a'), b: deaf('b') }, { a: notYet('a') }, { a: backFirst('a'), b: deaf('b') }, { a: 'down' }, {}];
+  for (const answers of outages) {
     const t = setup(answers);
     t.setAge(TIMEOUT * 3);
     await t.watch.check();

@@ -1,4 +1,4 @@
-import { busContractSuite } from './bus-contract';
+import { busContractSuite } from '@voiceroom/bus/testing';
 import { MemoryBus, MemoryExchange } from './memory-bus';
 import type { NodeId } from '@voiceroom/protocol';
 

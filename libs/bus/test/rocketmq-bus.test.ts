@@ -6,7 +6,7 @@ import { Producer } from 'rocketmq-client-nodejs';
 import type { NodeId, RoomId } from '@voiceroom/protocol';
 import { requireRocketMQ, ROCKETMQ_ENDPOINTS, VOICE_TOPIC, EVENT_TOPIC } from '@voiceroom/testkit';
 import { BatchWriter } from '../src/batch-codec';
-import { awaitLink, busContractSuite, Recorder } from '../src/bus-contract';
+import { awaitLink, busContractSuite, Recorder } from '@voiceroom/bus/testing';
 import type { RocketMQBus } from '../src/rocketmq-bus';
 import { rocketBus } from './rocketmq-test-bus';
 

@@ -4,7 +4,7 @@
  */
 import type { RoomId } from '@voiceroom/protocol';
 import { requireRocketMQ, ROCKETMQ_NAMESRV_ADDR, TcpProxy, VOICE_TOPIC, waitFor } from '@voiceroom/testkit';
-import { Recorder, awaitLink } from '../src/bus-contract';
+import { Recorder, awaitLink } from '@voiceroom/bus/testing';
 import { rocketBus, testLog as log } from './rocketmq-test-bus';
 import { BrokerLink } from '../src/remoting/broker-link';
 import { RequestCode, ResponseCode } from '../src/remoting/remoting-codec';

@@ -1,9 +1,10 @@
 /**
- * The contract every Bus implementation must pass (see bus.ts). Run by memory-bus.test.ts and,
- * against the real broker, by test/rocketmq-bus.test.ts.
+ * The contract every Bus implementation must pass (see src/bus.ts). Run by src/memory-bus.test.ts
+ * and, against the real broker, by test/rocketmq-bus.test.ts. Test support, not production code:
+ * imported as `@voiceroom/bus/testing` and type-checked with jest's types by testing/tsconfig.json.
  */
 import type { NodeId, RoomId } from '@voiceroom/protocol';
-import { BusClosedError, type Bus, type BusHandler, type EventMeta } from './bus';
+import { BusClosedError, type Bus, type BusHandler, type EventMeta } from '@voiceroom/bus';
 
 export interface BusCluster {
   /** A new, not yet started bus for `nodeId` on the shared transport. */
