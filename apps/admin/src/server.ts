@@ -15,7 +15,8 @@ import type { NodeId } from '@voiceroom/protocol';
 import { checkDatabaseUrl, createDataSource, DatabaseUrlError, describeDatabaseUrl } from '@voiceroom/persistence';
 import { adminReadiness, createAdminFastify, registerAdmin } from './app';
 import { connectDatabase } from './database';
-import { createAdminRegistry, MetricsServer, registerAdminRoundTrip } from './metrics';
+import { MetricsServer } from '@voiceroom/server-kit';
+import { createAdminRegistry, registerAdminRoundTrip } from './metrics';
 
 /**
  * The admin API as its own process (a cluster): a node of the event log that holds no sessions

@@ -7,7 +7,8 @@ import { connectDatabase, frameworkErrors, readHistory, registerAdmin } from '@v
 import { createDataSource } from '@voiceroom/persistence';
 import { isValidId, type NodeId } from '@voiceroom/protocol';
 import { GatewayNode } from './gateway-node';
-import { createMetrics, MetricsServer } from './metrics';
+import { MetricsServer } from '@voiceroom/server-kit';
+import { createMetrics } from './metrics';
 import { wsErrorHandler, type ProtocolErrorCounts } from './ws-errors';
 import { ConnectionLimits } from './connection-limits';
 import { gatewayErrorHandler, notFoundHandler } from './http-errors';
