@@ -39,7 +39,10 @@ it('creates a room, issues tokens, archives chat, and kicks, all in one process 
   const [ana, ben] = await Promise.all(tokens.map((t) => RecordingClient.join(gateway.url, t)));
   clients.push(ana!, ben!);
   expect(ana!.joined?.settings.capacity).toBe(3);
+  // Two clients' messages are ordered by the log, not by who sent first: wait for the first one
+  // to be applied before sending the second (fresh-clone run 2 got them the other way round).
   ana!.chat('first');
+  await waitFor('the first chat applied', () => ben!.chats.some((c) => c.text === 'first'));
   ben!.chat('second 🎧');
   await waitFor('both chats archived', async () => (await api('GET', '/v1/rooms/lobby/messages')).json.items.length === 2);
   expect((await api('GET', '/v1/rooms/lobby/messages')).json.items.map((m: { text: string }) => m.text)).toEqual(['second 🎧', 'first']);
