@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One gateway on its embedded defaults (memory bus, no external service), serving the admin
-# API too (ADMIN_API=embedded) on an SQLite file (./data/voiceroom.db). Installs the npm
-# dependencies first when they are missing. Configuration: docs/configuration.md.
+# API too (ADMIN_API=embedded) on an SQLite file (./data/voiceroom.db): the single-node entry,
+# apps/single-node/src/server.ts, which plugs the admin API into the gateway (with ADMIN_API=off
+# it is the gateway alone). Installs the npm dependencies first when they are missing.
+# Configuration: docs/configuration.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v node >/dev/null || { echo "npm start: Node.js 20.19+ is needed" >&2; exit 1; }
@@ -24,4 +26,4 @@ if [ "${NODE_ENV:-development}" = development ]; then export DEV_TOKENS="${DEV_T
 # Development defaults (public JWT secret, printed admin key, DEV_TOKENS) are for this machine
 # only: listen on loopback unless HOST says otherwise (HOST=0.0.0.0 npm start for the LAN).
 export HOST="${HOST:-127.0.0.1}"
-exec node --conditions=development --import tsx apps/gateway/src/server.ts
+exec node --conditions=development --import tsx apps/single-node/src/server.ts

@@ -1,4 +1,5 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { serverOptions } from '@voiceroom/server-kit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { DataSource } from 'typeorm';
@@ -104,24 +105,7 @@ export async function adminReadiness(ds: DataSource, cluster: ClusterPort, timeo
   return { database, cluster: cluster.isLive() };
 }
 
-/** The standalone admin server's Fastify instance with health routes. */
+/** The standalone admin server's Fastify instance: the options both servers share (server-kit), plus `options`. */
 export function createAdminFastify(options: FastifyServerOptions): FastifyInstance {
-  return Fastify({
-    ...options,
-    frameworkErrors,
-    // Ids longer than the protocol's 64 characters reach validation (400 with the field) up to this.
-    routerOptions: { maxParamLength: 1000 },
-    bodyLimit: 64 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
-  });
-}
-
-/**
- * Errors the router raises before any handler (a path parameter over 100 characters, a
- * malformed URL): the same JSON shape as every other error.
- */
-export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-  const code = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'URI_TOO_LONG' : 'BAD_REQUEST';
-  void reply.code(status).send({ error: { code, message: error.message } });
+  return Fastify(serverOptions(options));
 }

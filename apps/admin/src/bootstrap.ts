@@ -1,10 +1,7 @@
+import type { Logger } from '@voiceroom/protocol';
 import type { DataSource } from 'typeorm';
 import { ApiKeyEntity } from '@voiceroom/persistence';
 import { BOOTSTRAP_KEY_ID, hashSecret } from './auth';
-
-interface Log {
-  info(obj: object, msg: string): void;
-}
 
 /**
  * Makes the key list's `bootstrap` row follow ADMIN_BOOTSTRAP_KEY, at every start once the
@@ -18,7 +15,7 @@ interface Log {
  * ADMIN_BOOTSTRAP_KEY (`installAuth`), so an operator can act while the database is down, and a
  * stale row (another process, a failed write) lets nobody in.
  */
-export async function ensureBootstrapKey(ds: DataSource, key: string | undefined, log?: Log): Promise<void> {
+export async function ensureBootstrapKey(ds: DataSource, key: string | undefined, log?: Logger): Promise<void> {
   const repo = ds.getRepository(ApiKeyEntity);
   const row = await repo.findOneBy({ id: BOOTSTRAP_KEY_ID });
   if (key === undefined || key === '') {

@@ -1,12 +1,7 @@
+import type { Logger } from '@voiceroom/protocol';
 import { LessThan, type DataSource, type FindOptionsWhere } from 'typeorm';
 import type { ClusterPort } from '@voiceroom/cluster';
 import { ChatMessageEntity } from '@voiceroom/persistence';
-
-interface Log {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
 
 type Row = Omit<ChatMessageEntity, 'id'>;
 
@@ -40,7 +35,7 @@ export class ChatArchive {
   constructor(
     private readonly ds: DataSource,
     cluster: ClusterPort,
-    private readonly log: Log,
+    private readonly log: Logger,
     private readonly delayMs = 100,
   ) {
     cluster.onRoomEvent((room, message) => {

@@ -1,11 +1,8 @@
+import type { Logger } from '@voiceroom/protocol';
 import type { DataSource } from 'typeorm';
 import { describeDatabaseUrl, migrate } from '@voiceroom/persistence';
 import { ensureBootstrapKey } from './bootstrap';
-
-interface Log {
-  info(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+import { retryUntil } from '@voiceroom/server-kit';
 
 /**
  * Connects and migrates, retrying every 2 s while the database is away (the API answers 503
@@ -16,21 +13,20 @@ interface Log {
 export async function connectDatabase(
   ds: DataSource,
   options: { url: string; bootstrapKey: string | undefined },
-  log: Log,
+  log: Logger,
   stopped: () => boolean,
 ): Promise<boolean> {
-  for (let attempt = 1; !stopped(); attempt++) {
-    try {
+  return retryUntil(
+    async () => {
       if (!ds.isInitialized) await ds.initialize();
       const applied = await migrate(ds);
       log.info({ database: describeDatabaseUrl(options.url), applied }, 'database ready');
       // Set: record it (a changed value replaces the old hash); unset: revoke the row an earlier start left.
       await ensureBootstrapKey(ds, options.bootstrapKey, log);
-      return true;
-    } catch (error) {
-      log.error({ err: error, attempt, database: describeDatabaseUrl(options.url) }, 'database not ready; retrying in 2 s');
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  }
-  return false;
+    },
+    {
+      stopped,
+      onFailure: (error, attempt) => log.error({ err: error, attempt, database: describeDatabaseUrl(options.url) }, 'database not ready; retrying in 2 s'),
+    },
+  );
 }

@@ -1,4 +1,6 @@
-export { registerAdmin, adminReadiness, createAdminFastify, frameworkErrors, type AdminPluginOptions, type AdminParts } from './app';
+export { registerAdmin, adminReadiness, createAdminFastify, type AdminPluginOptions, type AdminParts } from './app';
+export { frameworkErrors } from '@voiceroom/server-kit';
+export { embedAdmin, type EmbeddedAdminOptions } from './embed';
 export { runAdminServer } from './server';
 export { ensureBootstrapKey } from './bootstrap';
 export { ADMIN_AUDIENCE, ROLES, type AdminRole, hashSecret, newApiKey } from './auth';

@@ -1,13 +1,9 @@
+import type { Logger } from '@voiceroom/protocol';
 import { IsNull } from 'typeorm';
 import type { DataSource } from 'typeorm';
 import type { ClusterPort } from '@voiceroom/cluster';
 import type { RoomId, UserId } from '@voiceroom/protocol';
 import { BanEntity, RoomEntity } from '@voiceroom/persistence';
-
-interface Log {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
 
 /**
  * Brings the cluster's room directory and bans (replicated state) in line with the database,
@@ -26,7 +22,7 @@ export class Reconciler {
   constructor(
     private readonly ds: DataSource,
     private readonly cluster: ClusterPort,
-    private readonly log: Log,
+    private readonly log: Logger,
     private readonly intervalMs = 60_000,
   ) {}
 

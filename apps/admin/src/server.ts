@@ -15,7 +15,7 @@ import type { NodeId } from '@voiceroom/protocol';
 import { checkDatabaseUrl, createDataSource, DatabaseUrlError, describeDatabaseUrl } from '@voiceroom/persistence';
 import { adminReadiness, createAdminFastify, registerAdmin } from './app';
 import { connectDatabase } from './database';
-import { MetricsServer } from '@voiceroom/server-kit';
+import { MetricsServer, retryUntil } from '@voiceroom/server-kit';
 import { createAdminRegistry, registerAdminRoundTrip } from './metrics';
 
 /**
@@ -58,18 +58,13 @@ export async function runAdminServer(config: AdminConfig): Promise<{ close(): Pr
   // Database: connect and migrate, retrying while it is away (requests get 503 meanwhile).
   const database = connectDatabase(ds, { url: config.databaseUrl, bootstrapKey: config.bootstrapKey }, log, () => closed);
   // Event log: start the bus (retrying), then sync the cluster state.
-  const cluster = (async () => {
-    for (let attempt = 1; !closed; attempt++) {
-      try {
-        await bus.start(node);
-        node.replica.start();
-        return;
-      } catch (error) {
-        log.error({ err: error, attempt }, 'bus start failed; retrying in 2 s');
-        await new Promise((r) => setTimeout(r, 2000));
-      }
-    }
-  })();
+  const cluster = retryUntil(
+    async () => {
+      await bus.start(node);
+      node.replica.start();
+    },
+    { stopped: () => closed, onFailure: (error, attempt) => log.error({ err: error, attempt }, 'bus start failed; retrying in 2 s') },
+  );
   void Promise.all([database, cluster]).then(([dbReady]) => {
     if (!closed && dbReady) admin.start();
   });

@@ -35,6 +35,8 @@ describe('ADMIN_BOOTSTRAP_KEY across restarts (MariaDB, inject)', () => {
     const log = {
       info: (obj: object, msg: string) => void logs.push({ level: 'info', msg, obj }),
       error: (obj: object, msg: string) => void logs.push({ level: 'error', msg, obj }),
+      debug: () => undefined,
+      warn: () => undefined,
     };
     const silent = pino({ level: 'silent' });
     const ds = createDataSource({ url: db.url, connectTimeoutMs: 1000 });

@@ -2,12 +2,11 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { ServerOptions as WebSocketServerOptions } from 'ws';
 import { createBus, type Bus, type MemoryExchange } from '@voiceroom/bus';
-import type { AdminConfig, GatewayConfig } from '@voiceroom/config';
-import { connectDatabase, frameworkErrors, readHistory, registerAdmin } from '@voiceroom/admin';
-import { createDataSource } from '@voiceroom/persistence';
-import { isValidId, type NodeId } from '@voiceroom/protocol';
+import type { GatewayConfig } from '@voiceroom/config';
+import type { ClusterPort } from '@voiceroom/cluster';
+import type { NodeId } from '@voiceroom/protocol';
 import { GatewayNode } from './gateway-node';
-import { MetricsServer } from '@voiceroom/server-kit';
+import { MetricsServer, serverOptions } from '@voiceroom/server-kit';
 import { createMetrics } from './metrics';
 import { wsErrorHandler, type ProtocolErrorCounts } from './ws-errors';
 import { ConnectionLimits } from './connection-limits';
@@ -24,6 +23,35 @@ declare module 'fastify' {
   }
 }
 
+/** What a plug-in gets of the gateway it is plugged into. */
+export interface GatewayPluginHost {
+  /**
+   * The cluster as this gateway sees it: its replicated room state (read only), and requests
+   * published on its event log that resolve once applied (the gateway is the node: no second one).
+   */
+  clusterPort(): ClusterPort;
+  /** The gateway's Prometheus registry: series registered here are on its /metrics. */
+  readonly metrics: Registry;
+}
+
+/**
+ * An extension served on the gateway's own Fastify instance and port, composed from outside
+ * apps/gateway: the single-node entry (apps/single-node) plugs the admin API in this way, so the
+ * gateway depends on neither the admin API nor the database (docs/architecture.md, "Single-node
+ * mode"). The contract:
+ * - called once while the app is built, after the gateway's /ws, /healthz, /readyz, /cluster/log
+ *   and /metrics routes, before its page and /dev/token (those are encapsulated and keep the
+ *   gateway's error handler); a rejection fails the build (the process does not start);
+ * - it registers on the root instance and then owns the root's not-found and error handlers: it
+ *   must set both, answering in the documented `{ error: { code, message } }` shape (without a
+ *   plug-in the gateway sets its own);
+ * - the instance has the options both servers share (`serverOptions`, libs/server-kit: router
+ *   errors, body limit, Ajv rules), so routes written for the standalone admin server behave alike;
+ * - its onReady hooks run after the gateway has begun starting its bus (not awaited: the cluster
+ *   port may not be live yet), its onClose hooks after the gateway's drain (preClose).
+ */
+export type GatewayPlugin = (app: FastifyInstance, host: GatewayPluginHost) => Promise<void>;
+
 export interface BuildOptions {
   /** Inject a bus (tests); otherwise one is made from config. */
   bus?: Bus;
@@ -31,8 +59,8 @@ export interface BuildOptions {
   exchange?: MemoryExchange;
   /** pino options or false. Defaults to JSON logs at the configured level. */
   logger?: boolean | object;
-  /** Serve the admin API from this process too (ADMIN_API=embedded), with these settings. */
-  admin?: AdminConfig;
+  /** An extension on the gateway's instance (single-node: the embedded admin API). */
+  plugin?: GatewayPlugin;
 }
 
 /**
@@ -45,21 +73,19 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     max: config.limits.maxConnections,
     peerIsClient: config.trustProxy === false,
   });
-  const app = Fastify({
-    logger: options.logger ?? { level: config.logLevel },
-    logController: new LogController({ disableRequestLogging: true }),
-    // A hop count or an address list; false: the socket's peer address is the client's.
-    trustProxy: config.trustProxy as boolean | string,
-    // The admin API's schemas (when embedded) expect these validation rules and error shape.
-    frameworkErrors,
-    routerOptions: { maxParamLength: 1000 },
-    bodyLimit: 64 * 1024,
-    // Against slow or partial requests (slowloris), upgrades included: 408 and close.
-    requestTimeout: config.http.requestTimeoutMs,
-    http: { headersTimeout: config.http.headersTimeoutMs, connectionsCheckingInterval: 1000 },
-    clientErrorHandler: limits.clientErrorHandler(),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
-  });
+  // The options both servers share (server-kit: a plug-in's routes, the admin API's, expect them), and the gateway's own.
+  const app = Fastify(
+    serverOptions({
+      logger: options.logger ?? { level: config.logLevel },
+      logController: new LogController({ disableRequestLogging: true }),
+      // A hop count or an address list; false: the socket's peer address is the client's.
+      trustProxy: config.trustProxy as boolean | string,
+      // Against slow or partial requests (slowloris), upgrades included: 408 and close.
+      requestTimeout: config.http.requestTimeoutMs,
+      http: { headersTimeout: config.http.headersTimeoutMs, connectionsCheckingInterval: 1000 },
+      clientErrorHandler: limits.clientErrorHandler(),
+    }),
+  );
   const nodeId = config.nodeId as NodeId;
   const bus =
     options.bus ??
@@ -111,9 +137,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   app.addHook('onReady', () => {
     void node.start();
   });
-  if (options.admin) await embedAdmin(app, node, options.admin, config.devTokens, metrics);
+  if (options.plugin) await options.plugin(app, { clusterPort: () => node.clusterPort(), metrics });
   else {
-    // The admin API sets the same shape for the whole app when it is embedded.
+    // A plug-in (the embedded admin API) sets the same shape for the whole app.
     app.setNotFoundHandler(notFoundHandler);
     app.setErrorHandler(gatewayErrorHandler);
   }
@@ -128,33 +154,4 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     await node.close(Math.min(config.drainSpreadMs, config.shutdownDeadlineMs / 2));
   });
   return app;
-}
-
-/**
- * Single-node mode: the admin API in the gateway process, on the gateway's own view of the
- * cluster (no second node on the log) and the configured database (SQLite by default).
- */
-async function embedAdmin(app: FastifyInstance, node: GatewayNode, admin: AdminConfig, devRoutes: boolean, metrics: Registry): Promise<void> {
-  const ds = createDataSource({ url: admin.databaseUrl, connectTimeoutMs: admin.dbTimeoutMs });
-  const parts = await registerAdmin(app, { config: admin, ds, cluster: node.clusterPort(), metrics });
-  if (devRoutes) {
-    // The page's chat history in development (no credentials: DEV_TOKENS is never on in production).
-    app.get('/dev/rooms/:room/messages', async (request, reply) => {
-      const { room } = request.params as { room: string };
-      if (!isValidId(room)) return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: 'room: 1-64 characters of [A-Za-z0-9_.:-]' } });
-      if (!ds.isInitialized) return reply.code(503).send({ error: { code: 'DATABASE_UNAVAILABLE', message: 'the database is not connected yet' } });
-      return { items: (await readHistory(ds, room, 50)).items };
-    });
-  }
-  let closed = false;
-  app.addHook('onReady', () => {
-    void connectDatabase(ds, { url: admin.databaseUrl, bootstrapKey: admin.bootstrapKey }, app.log, () => closed).then((ok) => {
-      if (ok && !closed) parts.start();
-    });
-  });
-  app.addHook('onClose', async () => {
-    closed = true;
-    await parts.stop();
-    if (ds.isInitialized) await ds.destroy();
-  });
 }

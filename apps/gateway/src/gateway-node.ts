@@ -13,6 +13,7 @@ import {
   VoiceDecodeResult,
   writeServerVoiceFrame,
   type GoAwayMessage,
+  type Logger,
   type JoinedMessage,
   type MemberInfo,
   type NodeId,
@@ -32,14 +33,13 @@ import { IsolationWatch, type LogWitness } from './isolation';
 import type { TokenService } from '@voiceroom/tokens';
 import { allocBinaryFrame } from './ws-frame';
 import { BUCKETS, PlainHistogram } from './metrics';
-import type { Logger } from './logger';
+import { retryUntil } from '@voiceroom/server-kit';
 import {
-  AdminRequests,
-  ClusterUnavailableError,
   canSpeak,
   type ClusterPort,
   memberInfo,
   Replica,
+  ReplicaClusterPort,
   type JoinOutcome,
   type MemberRecord,
   type NewEntry,
@@ -129,8 +129,8 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     eventPublishFailures: 0,
   };
   readonly replica: Replica;
-  /** Requests of an admin API running in this process (single-node mode). */
-  private readonly adminRequests: AdminRequests;
+  /** The cluster as a plug-in in this process sees it (an embedded admin API, single-node mode). */
+  private readonly port: ReplicaClusterPort;
   /** Joined sessions of this node by sid. */
   private readonly local = new Map<number, Session>();
   private readonly pending = new Map<string, PendingRequest>();
@@ -186,23 +186,15 @@ export class GatewayNode implements BusHandler, ReplicaListener {
         log,
       },
     );
-    this.adminRequests = new AdminRequests(() => this.nodeId, (entry) => this.replica.publish(entry), config.cluster.requestTimeoutMs);
+    this.port = new ReplicaClusterPort(this.replica, config.cluster.requestTimeoutMs, 'the gateway is not in sync with the cluster yet');
   }
 
-  /** The cluster as an admin API embedded in this process sees it (single-node mode). */
+  /**
+   * The cluster as a plug-in of this process sees it (an embedded admin API, single-node mode):
+   * this node's replicated state, and requests through its log (no second node).
+   */
   clusterPort(): ClusterPort {
-    return {
-      nodeId: this.nodeId,
-      state: this.state,
-      isLive: () => this.replica.isLive(),
-      request: (request) =>
-        this.replica.isLive()
-          ? this.adminRequests.send(request)
-          : Promise.reject(new ClusterUnavailableError('the gateway is not in sync with the cluster yet')),
-      onRoomEvent: (listener) => {
-        this.adminRequests.listeners.push(listener);
-      },
-    };
+    return this.port;
   }
 
   get nodeId(): NodeId {
@@ -259,18 +251,14 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     this.isolation.start();
     this.speakersTimer = setInterval(() => this.announceSpeakers(), this.config.speakersIntervalMs);
     this.speakersTimer.unref();
-    for (let attempt = 1; this.accepting; attempt++) {
-      try {
+    await retryUntil(
+      async (attempt) => {
         await this.bus.start(this);
         this.log.info({ node: this.nodeId, bus: this.bus.kind, attempt }, 'bus started, syncing the room state');
         this.replica.start();
-        return;
-      } catch (error) {
-        if (!this.accepting) return;
-        this.log.error({ err: error, attempt }, 'bus start failed, retrying in 2 s (readyz stays 503)');
-        await new Promise((resolve) => setTimeout(resolve, 2000));
-      }
-    }
+      },
+      { stopped: () => !this.accepting, onFailure: (error, attempt) => this.log.error({ err: error, attempt }, 'bus start failed, retrying in 2 s (readyz stays 503)') },
+    );
   }
 
   // ---- connections ----------------------------------------------------------------------------
@@ -475,7 +463,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   }
 
   commandDone(origin: NodeId, req: string, error?: { code: ErrorCode; message: string }): void {
-    if (this.adminRequests.done(origin, req, error)) return;
+    if (this.port.done(origin, req, error)) return;
     const p = this.take(origin, req);
     if (!p || !error) return;
     this.stats.commandsRefused++;
@@ -484,7 +472,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
 
   roomEvent(room: RoomRecord, message: RoomEventMessage, text: string): void {
     this.hub.broadcastText(room.id, text);
-    if (this.adminRequests.listeners.length > 0) this.adminRequests.roomEvent(room, message);
+    if (this.port.hasRoomEventListeners) this.port.roomEvent(room, message);
   }
 
   sessionEnded(member: MemberRecord, node: NodeId, closeCode: number, reason: string): void {
@@ -523,7 +511,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   lost(reason: string): void {
     this.log.error({ reason }, 'room state lost; asking local clients to resume while it is fetched again');
     this.closeAllJoined(CloseCode.Reconnect, 'cluster state resync; resume');
-    this.adminRequests.failAll(`cluster state lost (${reason})`);
+    this.port.failAll(`cluster state lost (${reason})`);
     for (const [req, p] of [...this.pending]) {
       if (p.kind !== 'command') this.requestTimedOut(req);
     }
@@ -667,7 +655,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     this.pending.clear();
     await this.replica.close(2000);
     await this.bus.close();
-    this.log.info('drained');
+    this.log.info({}, 'drained');
   }
 }
 

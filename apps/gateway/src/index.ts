@@ -1,3 +1,4 @@
-export { buildApp, type BuildOptions } from './app';
+export { buildApp, type BuildOptions, type GatewayPlugin, type GatewayPluginHost } from './app';
+export { reportUnhandledRejections, runGateway, type RunOptions } from './run';
 export { GatewayNode, type GatewayStats } from './gateway-node';
 export { createTokenService, JOIN_AUDIENCE, type TokenService, type JoinClaims } from '@voiceroom/tokens';

@@ -1,4 +1,4 @@
-import type { NodeId } from '@voiceroom/protocol';
+import type { Logger, NodeId } from '@voiceroom/protocol';
 
 /** What a node answers on `GET /cluster/log`: whether the event log flows for it. */
 export interface LogWitness {
@@ -40,7 +40,7 @@ export interface IsolationOptions {
   confirmMs: number;
   /** Per witness request. */
   probeTimeoutMs: number;
-  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  log: Logger;
 }
 
 /**

@@ -25,7 +25,7 @@ function setup(answers: Record<string, LogWitness | 'down'>) {
     if (url.pathname !== '/cluster/log' || url.searchParams.get('node') !== 'me' || answer === undefined || answer === 'down') throw new TypeError('fetch failed');
     return new Response(JSON.stringify(answer), { status: 200, headers: { 'content-type': 'application/json' } });
   }) as typeof fetch;
-  const log = { info: () => undefined, warn: (_: object, msg: string) => warnings.push(msg) };
+  const log = { debug: () => undefined, info: () => undefined, warn: (_: object, msg?: string) => void warnings.push(msg ?? ''), error: () => undefined };
   const watch = new IsolationWatch(host, { timeoutMs: TIMEOUT, checkEveryMs: 100, confirmMs: 200, probeTimeoutMs: 100, log }, fakeFetch);
   return {
     watch,

@@ -2,7 +2,8 @@
  * `npm start` (scripts/start.sh) is for development: it listens on 127.0.0.1 unless HOST says
  * otherwise, since it runs with the public development JWT secret, a printed admin key and
  * DEV_TOKENS=true. The script is run with a stand-in `node` (and `npm`) that prints the
- * environment the gateway would get, so nothing is installed, built or started.
+ * environment the single-node entry (apps/single-node/src/server.ts: the gateway, with the admin
+ * API plugged in) would get, so nothing is installed, built or started.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,14 +15,14 @@ let bin: string;
 
 beforeAll(() => {
   bin = mkdtempSync(join(tmpdir(), 'voiceroom-start-'));
-  writeFileSync(join(bin, 'node'), '#!/usr/bin/env bash\ncase "$*" in *apps/gateway/src/server.ts*) env ;; esac\nexit 0\n');
+  writeFileSync(join(bin, 'node'), '#!/usr/bin/env bash\ncase "$*" in *apps/single-node/src/server.ts*) env ;; esac\nexit 0\n');
   writeFileSync(join(bin, 'npm'), '#!/usr/bin/env bash\nexit 0\n');
   chmodSync(join(bin, 'node'), 0o755);
   chmodSync(join(bin, 'npm'), 0o755);
 });
 afterAll(() => rmSync(bin, { recursive: true, force: true }));
 
-/** The environment scripts/start.sh hands to the gateway. */
+/** The environment scripts/start.sh hands to the single-node entry (nothing when it runs another script). */
 function startEnv(env: Record<string, string> = {}): Record<string, string> {
   const out = execFileSync('bash', [join(REPO_ROOT, 'scripts/start.sh')], {
     env: { PATH: `${bin}:/usr/bin:/bin`, HOME: process.env.HOME ?? '/tmp', ...env },

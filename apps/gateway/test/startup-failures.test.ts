@@ -2,7 +2,8 @@
  * A gateway that cannot start ends with a non-zero exit code and one readable line on stderr
  * (docs/operations.md, "Exit codes"): 78 for a refused configuration, 1 otherwise. What is
  * documented as retried (RocketMQ, a MySQL server of the embedded admin API) keeps the process up.
- * Each case runs the real server process (apps/gateway/src/server.ts).
+ * Each case runs the real server process: the gateway alone (apps/gateway/src/server.ts), or,
+ * for the embedded admin API, the single-node entry (apps/single-node/src/server.ts).
  */
 import { runServer, withTakenPort, type ServerRun } from '@voiceroom/testkit';
 
@@ -20,7 +21,7 @@ it('exits 1 with one line naming the port when the port is taken', async () => {
 
 it('exits 1 with one line naming the port when the embedded admin API is on and the port is taken', async () => {
   await withTakenPort(async (port) => {
-    const run = await runServer('gateway', { PORT: String(port), ADMIN_API: 'embedded', DATABASE_URL: 'sqlite::memory:' });
+    const run = await runServer('single-node', { PORT: String(port), ADMIN_API: 'embedded', DATABASE_URL: 'sqlite::memory:' });
     expect(run.code).toBe(1);
     expect(lines(run)).toEqual([`gateway: port ${port} on 127.0.0.1 is in use (EADDRINUSE): stop the other process or set PORT`]);
   });
@@ -53,9 +54,16 @@ it('exits 78 in production with a short JWT_SECRET, without printing it', async 
   expect(run.stderr + run.stdout).not.toContain('short-secret-value');
 });
 
-describe('embedded admin API (ADMIN_API=embedded)', () => {
+it('exits 78 pointing at the single-node entry when the gateway alone is asked to embed the admin API', async () => {
+  const run = await runServer('gateway', { ADMIN_API: 'embedded' });
+  expect(run.code).toBe(78);
+  expect(lines(run)).toHaveLength(1);
+  expect(lines(run)[0]).toMatch(/^gateway: invalid configuration: ADMIN_API=embedded: .*single-node entry, apps\/single-node\/src\/server\.ts \(npm start.*ADMIN_API=off \(see docs\/configuration\.md\)$/);
+});
+
+describe('embedded admin API (ADMIN_API=embedded, the single-node entry)', () => {
   it('exits 78 when DATABASE_URL names an SQLite file that cannot be created', async () => {
-    const run = await runServer('gateway', { ADMIN_API: 'embedded', DATABASE_URL: 'sqlite:/proc/voiceroom-missing/voiceroom.db' });
+    const run = await runServer('single-node', { ADMIN_API: 'embedded', DATABASE_URL: 'sqlite:/proc/voiceroom-missing/voiceroom.db' });
     expect(run.code).toBe(78);
     expect(lines(run)).toEqual([
       'gateway: invalid configuration: DATABASE_URL: SQLite file /proc/voiceroom-missing/voiceroom.db cannot be created or written (ENOENT): choose a writable place in DATABASE_URL (see docs/configuration.md)',
@@ -64,7 +72,7 @@ describe('embedded admin API (ADMIN_API=embedded)', () => {
 
   it('exits 78 when DATABASE_URL is not a database url it knows', async () => {
     for (const url of ['postgres://app@db:5432/voiceroom', 'mysql://root@127.0.0.1:3306', 'sqlite:']) {
-      const run = await runServer('gateway', { ADMIN_API: 'embedded', DATABASE_URL: url });
+      const run = await runServer('single-node', { ADMIN_API: 'embedded', DATABASE_URL: url });
       expect(run.code).toBe(78);
       expect(lines(run)).toHaveLength(1);
       expect(lines(run)[0]).toMatch(/^gateway: invalid configuration: DATABASE_URL: (unsupported|invalid \w+) (database )?url .+ \(see docs\/configuration\.md\)$/);
@@ -73,7 +81,7 @@ describe('embedded admin API (ADMIN_API=embedded)', () => {
 
   it('keeps serving and retrying while a well-formed MySQL url does not answer (documented)', async () => {
     const run = await runServer(
-      'gateway',
+      'single-node',
       { ADMIN_API: 'embedded', DATABASE_URL: 'mysql://root@127.0.0.1:1/voiceroom', DB_TIMEOUT_MS: '500' },
       {
         until: /database not ready; retrying in 2 s/,

@@ -1,12 +1,10 @@
 import { format } from 'node:util';
 import { ConsumeResult, Producer, PushConsumer, type ILogger, type MessageView } from 'rocketmq-client-nodejs';
-import type { NodeId, RoomId } from '@voiceroom/protocol';
+import type { Logger, NodeId, RoomId } from '@voiceroom/protocol';
 import { BusClosedError, BusPublishError, emptyBusStats, type Bus, type BusHandler, type BusStats } from './bus';
 import { BatchWriter, forEachEntry, MAX_ENTRY_BYTES, readBatchHeader } from './batch-codec';
-import type { BusLogger } from './bus-logger';
 import { VoiceLane } from './remoting/voice-lane';
 
-export type { BusLogger } from './bus-logger';
 
 export interface RocketMQBusOptions {
   nodeId: NodeId;
@@ -44,7 +42,7 @@ export interface RocketMQBusOptions {
    * such as the admin API, would otherwise receive every voice frame of the cluster).
    */
   eventsOnly?: boolean;
-  log: BusLogger;
+  log: Logger;
 }
 
 const EVENT_RETRY_MIN_MS = 100;
@@ -374,7 +372,7 @@ async function waitForQueues(consumer: PushConsumer, count: number, timeoutMs: n
  * debug; while the broker is away it repeats the same error every second, so each kind of
  * warning or error is logged at most once per 10 s, with the number of repeats left out.
  */
-function clientLogger(log: BusLogger): ILogger {
+function clientLogger(log: Logger): ILogger {
   const lastLogged = new Map<string, { at: number; suppressed: number }>();
   const limited = (level: 'warn' | 'error') => (...args: unknown[]) => {
     const message = format(...args);

@@ -1,8 +1,8 @@
 import type { BusHandler, EventMeta } from '@voiceroom/bus';
-import type { ErrorCode, NodeId, RoomEventMessage, RoomId } from '@voiceroom/protocol';
+import type { ErrorCode, Logger, NodeId, RoomEventMessage, RoomId } from '@voiceroom/protocol';
 import type { ClusterState, JoinOutcome, MemberRecord, ResumeOutcome, RoomRecord } from './cluster-state';
 import type { AdminEntry, BanEntry, RoomConfigEntry, UnbanEntry } from './log-events';
-import { Replica, type Logger, type NewEntry, type ReplicaListener, type ReplicaOptions } from './replica';
+import { Replica, type NewEntry, type ReplicaListener, type ReplicaOptions } from './replica';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -40,19 +40,39 @@ export interface ClusterPort {
   onRoomEvent(listener: RoomEventListener): void;
 }
 
-/** Pending admin requests of one node, matched to their outcome by `req`. */
-export class AdminRequests {
+/**
+ * The ClusterPort of one node of the log, built here once for both kinds of node: a gateway
+ * (`GatewayNode.clusterPort()`, what an embedded admin API uses) and the admin API's own
+ * `ObserverNode`. It publishes requests through the node's replica with a request id `admin.<n>`
+ * and settles them when the node applies them; the node forwards its ReplicaListener callbacks
+ * (`commandDone`, `roomEvent`, `lost`) to `done`, `roomEvent` and `failAll`.
+ */
+export class ReplicaClusterPort implements ClusterPort {
   private readonly pending = new Map<string, { resolve: (r: Refusal | undefined) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private next = 0;
-  readonly listeners: RoomEventListener[] = [];
+  private readonly listeners: RoomEventListener[] = [];
 
   constructor(
-    private readonly nodeId: () => NodeId,
-    private readonly publish: (entry: NewEntry) => Promise<void>,
+    private readonly replica: Pick<Replica, 'nodeId' | 'state' | 'isLive' | 'publish'>,
     private readonly timeoutMs: number,
+    /** The refusal while the node is not in sync (ClusterUnavailableError's message). */
+    private readonly notLiveMessage = 'this node is not in sync with the cluster yet',
   ) {}
 
-  send(request: AdminRequest): Promise<Refusal | undefined> {
+  get nodeId(): NodeId {
+    return this.replica.nodeId;
+  }
+
+  get state(): ClusterState {
+    return this.replica.state;
+  }
+
+  isLive(): boolean {
+    return this.replica.isLive();
+  }
+
+  request(request: AdminRequest): Promise<Refusal | undefined> {
+    if (!this.replica.isLive()) return Promise.reject(new ClusterUnavailableError(this.notLiveMessage));
     // `admin.` cannot collide with a gateway's own request ids (`<incarnation>.<n>`).
     const req = `admin.${++this.next}`;
     return new Promise((resolve, reject) => {
@@ -61,7 +81,7 @@ export class AdminRequests {
         reject(new ClusterUnavailableError(`the event log did not apply the request within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       this.pending.set(req, { resolve, reject, timer });
-      this.publish({ ...request, req } as NewEntry).catch((error: unknown) => {
+      this.replica.publish({ ...request, req } as NewEntry).catch((error: unknown) => {
         if (!this.pending.delete(req)) return;
         clearTimeout(timer);
         reject(new ClusterUnavailableError(`the event log did not store the request: ${error instanceof Error ? error.message : String(error)}`));
@@ -69,9 +89,20 @@ export class AdminRequests {
     });
   }
 
+  onRoomEvent(listener: RoomEventListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Whether anyone listens to room events (the gateway skips the call on its hot path otherwise). */
+  get hasRoomEventListeners(): boolean {
+    return this.listeners.length > 0;
+  }
+
+  // ---- called by the node (its ReplicaListener) -----------------------------------------------
+
   /** True when `req` was one of ours (then it is settled). */
   done(origin: NodeId, req: string, error: Refusal | undefined): boolean {
-    if (origin !== this.nodeId()) return false;
+    if (origin !== this.replica.nodeId) return false;
     const p = this.pending.get(req);
     if (!p) return false;
     this.pending.delete(req);
@@ -101,7 +132,7 @@ export class AdminRequests {
  */
 export class ObserverNode implements ClusterPort, ReplicaListener, BusHandler {
   readonly replica: Replica;
-  private readonly requests: AdminRequests;
+  private readonly port: ReplicaClusterPort;
 
   constructor(
     readonly nodeId: NodeId,
@@ -109,24 +140,21 @@ export class ObserverNode implements ClusterPort, ReplicaListener, BusHandler {
     private readonly log: Logger,
   ) {
     this.replica = new Replica(nodeId, options, this);
-    this.requests = new AdminRequests(() => this.nodeId, (entry) => this.replica.publish(entry), options.requestTimeoutMs);
+    this.port = new ReplicaClusterPort(this.replica, options.requestTimeoutMs);
   }
 
+  // ---- ClusterPort: the shared one (ReplicaClusterPort) -----------------------------------------
   get state(): ClusterState {
-    return this.replica.state;
+    return this.port.state;
   }
-
   isLive(): boolean {
-    return this.replica.isLive();
+    return this.port.isLive();
   }
-
   request(request: AdminRequest): Promise<Refusal | undefined> {
-    if (!this.replica.isLive()) return Promise.reject(new ClusterUnavailableError('this node is not in sync with the cluster yet'));
-    return this.requests.send(request);
+    return this.port.request(request);
   }
-
   onRoomEvent(listener: RoomEventListener): void {
-    this.requests.listeners.push(listener);
+    this.port.onRoomEvent(listener);
   }
 
   // ---- BusHandler: events only (an observer has no voice to relay) ------------------------------
@@ -137,12 +165,12 @@ export class ObserverNode implements ClusterPort, ReplicaListener, BusHandler {
 
   // ---- ReplicaListener ------------------------------------------------------------------------
   roomEvent(room: RoomRecord, message: RoomEventMessage): void {
-    this.requests.roomEvent(room, message);
+    this.port.roomEvent(room, message);
   }
   joinDecided(_origin: NodeId, _req: string, _outcome: JoinOutcome): void {}
   resumeDecided(_origin: NodeId, _req: string, _outcome: ResumeOutcome): void {}
   commandDone(origin: NodeId, req: string, error?: Refusal): void {
-    this.requests.done(origin, req, error);
+    this.port.done(origin, req, error);
   }
   sessionEnded(_member: MemberRecord, _node: NodeId): void {}
   memberChanged(_member: MemberRecord): void {}
@@ -154,6 +182,6 @@ export class ObserverNode implements ClusterPort, ReplicaListener, BusHandler {
   }
   lost(reason: string): void {
     this.log.error({ reason }, 'cluster state lost; syncing again');
-    this.requests.failAll(`cluster state lost (${reason})`);
+    this.port.failAll(`cluster state lost (${reason})`);
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus, EventMeta } from '@voiceroom/bus';
-import type { NodeId } from '@voiceroom/protocol';
+import type { Logger, NodeId } from '@voiceroom/protocol';
 import { ClusterState, type StateListener } from './cluster-state';
 import { parseLogEntry, type LogEntry, type SnapshotEntry } from './log-events';
 
@@ -13,12 +13,6 @@ const RECENT = 1024;
 /** Own entries timed for onRoundTrip at most (the oldest is forgotten beyond: lost or refused publishes). */
 const MAX_TIMED = 4096;
 
-/** The logging the replica needs (pino's shape). */
-export interface Logger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
 /**
  * A syncing node that sees this many of its own beats, and no live node's, starts the state alone;
  * more when its node timeout spans more beats (aloneAfterBeats).

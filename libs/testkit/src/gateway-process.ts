@@ -10,8 +10,8 @@ export interface GatewayProcessOptions {
   nodeId: string;
   bus?: 'memory' | 'rocketmq';
   env?: Record<string, string>;
-  /** Which server to run: a gateway (default) or the admin API (apps/admin). */
-  app?: 'gateway' | 'admin';
+  /** Which server to run: a gateway (default), the admin API (apps/admin), or the single-node entry (apps/single-node: a gateway with ADMIN_API=embedded). */
+  app?: ServerApp;
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'] (benchmarks' profiling runs). */
   nodeArgs?: string[];
   /** Listen on a port chosen before the start and announce it as NODE_URL (isolation checks between gateways). */
@@ -22,7 +22,7 @@ export interface GatewayProcessOptions {
  * Spawns a server from its TypeScript source, as the tests and benchmarks run it: a minimal
  * environment (test mode, loopback, a free port, the memory bus, the test secret) plus `env`.
  */
-export function spawnServer(app: 'gateway' | 'admin', env: Record<string, string>, nodeArgs: string[] = []): ChildProcessByStdio<null, Readable, Readable> {
+export function spawnServer(app: ServerApp, env: Record<string, string>, nodeArgs: string[] = []): ChildProcessByStdio<null, Readable, Readable> {
   return spawn(process.execPath, [...nodeArgs, '--conditions=development', '--import', 'tsx', join(REPO_ROOT, SERVERS[app].script)], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -43,7 +43,11 @@ export function spawnServer(app: 'gateway' | 'admin', env: Record<string, string
 const SERVERS = {
   gateway: { script: 'apps/gateway/src/server.ts', listening: 'voice-room gateway listening' },
   admin: { script: 'apps/admin/src/server.ts', listening: 'voice-room admin API listening' },
+  'single-node': { script: 'apps/single-node/src/server.ts', listening: 'voice-room gateway listening' },
 } as const;
+
+/** The servers the tests start: the gateway alone, the admin API alone, or both in one process (single node). */
+export type ServerApp = keyof typeof SERVERS;
 
 /**
  * A gateway in its own OS process, started the way production starts it (server.ts), on a free

@@ -1,4 +1,4 @@
-import { spawnServer } from './gateway-process';
+import { spawnServer, type ServerApp } from './gateway-process';
 
 export interface ServerRun {
   /** The exit code, or undefined when the process was still running (and was then stopped). */
@@ -8,13 +8,13 @@ export interface ServerRun {
 }
 
 /**
- * Runs a server (apps/gateway or apps/admin, from its TypeScript source as the tests start it)
+ * Runs a server (apps/gateway, apps/admin or apps/single-node, from its TypeScript source as the tests start it)
  * with a minimal environment plus `env`, until it exits, or until its output matches `until`
  * (it is then stopped with SIGTERM, SIGKILL after 10 s, and `code` is undefined), or `timeoutMs`
  * passes (then it throws, after killing it).
  */
 export async function runServer(
-  app: 'gateway' | 'admin',
+  app: ServerApp,
   env: Record<string, string>,
   options: { until?: RegExp; timeoutMs?: number; whileRunning?: (output: string) => Promise<void> } = {},
 ): Promise<ServerRun> {

@@ -1,4 +1,4 @@
-import type { BusLogger } from '../bus-logger';
+import type { Logger } from '@voiceroom/protocol';
 import type { RemotingCommand } from './remoting-codec';
 import { RemotingConnection, RemotingError } from './remoting-connection';
 
@@ -30,7 +30,7 @@ export class BrokerLink {
   constructor(
     readonly address: string,
     private readonly timeoutMs: number,
-    private readonly log: BusLogger,
+    private readonly log: Logger,
     private readonly onUp: (link: BrokerLink) => void,
   ) {}
 

@@ -1,7 +1,6 @@
-import type { NodeId, RoomId } from '@voiceroom/protocol';
+import type { Logger, NodeId, RoomId } from '@voiceroom/protocol';
 import { BatchWriter } from '../batch-codec';
 import type { BusStats } from '../bus';
-import type { BusLogger } from '../bus-logger';
 import { BrokerLink } from './broker-link';
 import { RequestCode, ResponseCode } from './remoting-codec';
 import { forEachStoredMessage } from './stored-messages';
@@ -22,7 +21,7 @@ export interface VoiceLaneOptions {
   /** Frames older than this are not sent. */
   deadlineMs: number;
   requestTimeoutMs: number;
-  log: BusLogger;
+  log: Logger;
   /** The bus's counters: the lane adds to the voice ones. */
   counters: BusStats;
 }
