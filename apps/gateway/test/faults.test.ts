@@ -193,12 +193,15 @@ it('kill -9 of the RocketMQ proxy (and its broker), then a start: local rooms ne
   }
   const readyAt = Date.now();
   const carolAtUp = carol.heard.length;
+  // The event lane (gRPC client, chat) and the voice lane (remoting, audio) come back on their own.
+  bob.chat('after the proxy came back');
+  let chatAt = 0;
+  const chat = waitFor('chat across again', () => alice.chats.some((c) => c.text === 'after the proxy came back'), 30_000, 20).then(() => (chatAt = Date.now()));
   await heardAgain(bob, () => alice.sid, readyAt, 60_000, firstAfterKill);
   const backAt = Date.now();
   await sleep(1000);
   expect(carol.heard.length - carolAtUp).toBeGreaterThan(30); // and local audio went on
-  bob.chat('after the proxy came back');
-  await waitFor('chat across again', () => alice.chats.some((c) => c.text === 'after the proxy came back'), 30_000);
+  await chat;
   for (const c of [alice, carol, bob]) {
     expect(c.state).toBe('live');
     expect(c.events.filter((e) => e.startsWith('left:'))).toEqual([]);
@@ -225,6 +228,8 @@ it('kill -9 of the RocketMQ proxy (and its broker), then a start: local rooms ne
     voiceLaneBackAfterKillMs: [gw1, gw2].map((g) => laneBack(g) - killedAt).join('/'),
     crossNodeAudioBackAfterAcceptingMs: backAt - acceptingAt,
     crossNodeSilenceMs: backAt - killedAt,
+    upReturnedAfterKillMs: readyAt - killedAt,
+    chatAcrossAfterAcceptingMs: chatAt - acceptingAt,
     refusals: refusals.join(' | '),
   });
 }, 240_000);

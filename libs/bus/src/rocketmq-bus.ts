@@ -4,6 +4,7 @@ import type { Logger, NodeId, RoomId } from '@voiceroom/protocol';
 import { BusClosedError, BusPublishError, emptyBusStats, type Bus, type BusHandler, type BusStats } from './bus';
 import { BatchWriter, forEachEntry, MAX_ENTRY_BYTES, readBatchHeader } from './batch-codec';
 import { VoiceLane } from './remoting/voice-lane';
+import { boundGrpcReconnectBackoff } from './grpc-backoff';
 
 
 export interface RocketMQBusOptions {
@@ -83,6 +84,7 @@ export class RocketMQBus implements Bus {
   private readonly eventWriter: BatchWriter;
 
   constructor(private readonly options: RocketMQBusOptions) {
+    boundGrpcReconnectBackoff(); // before the first client: the event lane reconnects within ~2 s
     this.nodeId = options.nodeId;
     this.eventWriter = new BatchWriter(options.nodeId, EVENT_MESSAGE_BYTES);
     this.clientLogger = clientLogger(options.log);
