@@ -46,7 +46,7 @@ export function descendants(pid: number): number[] {
       continue;
     }
     for (const tid of tids) {
-      let children = '';
+      let children: string;
       try {
         children = readFileSync(`/proc/${current}/task/${tid}/children`, 'utf8');
       } catch {

@@ -144,7 +144,7 @@ describe('the checks catch a broken manifest', () => {
   ];
 
   it.each(breakages)('rejects %s', (_what, breakIt, expected) => {
-    const broken = structuredClone(gateway) as K8sObject;
+    const broken = structuredClone<K8sObject>(gateway);
     expect(podSecurityViolations(broken)).toEqual([]);
     breakIt(podSpecOf(broken) as PodSpec & Record<string, any>);
     const violations = podSecurityViolations(broken);
@@ -153,10 +153,10 @@ describe('the checks catch a broken manifest', () => {
   });
 
   it('rejects a schema error (a named user where a uid belongs, a missing container name)', () => {
-    const broken = structuredClone(gateway) as K8sObject;
+    const broken = structuredClone<K8sObject>(gateway);
     (podSpecOf(broken)!.containers[0]!.securityContext as Record<string, unknown>).runAsUser = 'node';
     expect(schemaProblem(broken)).toMatch(/runAsUser must be integer/);
-    const unnamed = structuredClone(gateway) as K8sObject;
+    const unnamed = structuredClone<K8sObject>(gateway);
     delete (podSpecOf(unnamed)!.containers[0] as Partial<{ name: string }>).name;
     expect(schemaProblem(unnamed)).toMatch(/must have required property '?name'?/);
   });

@@ -63,7 +63,7 @@ export function installErrorHandling(app: FastifyInstance, stats: { databaseUnav
     const fe = error as FastifyError;
     if (fe.validation && fe.validation.length > 0) {
       const first = fe.validation[0]!;
-      const params = first.params as Record<string, unknown>;
+      const params = first.params;
       let field = `/${fe.validationContext ?? 'body'}${first.instancePath}`;
       if (typeof params.missingProperty === 'string') field += `/${params.missingProperty}`;
       if (typeof params.additionalProperty === 'string') field += `/${params.additionalProperty}`;

@@ -62,6 +62,7 @@ describe.each([
     () =>
       Fastify({
         // Typed as the gateway passes it (FastifyServerOptions' logger), so the instance is a plain FastifyInstance.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- it picks Fastify's Logger type parameter
         loggerInstance: pino({ level: 'silent' }) as FastifyBaseLogger,
         frameworkErrors,
         routerOptions: { maxParamLength: 1000 },

@@ -115,7 +115,7 @@ describe('commands sent before the cluster confirmed the join', () => {
     const ws = new WebSocket(gw2.wsUrl);
     const received: { type: string; seq?: number; text?: string }[] = [];
     ws.on('message', (data, isBinary) => {
-      if (!isBinary) received.push(JSON.parse(data.toString()) as { type: string });
+      if (!isBinary) received.push(JSON.parse((data as Buffer).toString()) as { type: string });
     });
     await new Promise((resolve) => ws.once('open', resolve));
     ws.send(JSON.stringify({ type: 'join', token: joinToken('early', r, 'speaker') }));

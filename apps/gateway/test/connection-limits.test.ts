@@ -4,6 +4,7 @@
  * timeout destroys it; a partial upgrade holds one too, until the header timeout), a cap for the
  * node, and WebSocket upgrades only on GET /ws.
  */
+import * as net from 'node:net';
 import WebSocket from 'ws';
 import type { FastifyInstance } from 'fastify';
 import { sleep, waitFor } from '@voiceroom/testkit';
@@ -135,7 +136,6 @@ describe('MAX_CONNECTIONS', () => {
 function rawHttpPartial(url: string, head: string): Promise<{ answer: Promise<{ status: number; body: string }>; closedAfter: () => number }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
-    const net = require('node:net') as typeof import('node:net');
     const start = Date.now();
     let closedAt = 0;
     const socket = net.connect(Number(port), hostname, () => {

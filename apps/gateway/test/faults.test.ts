@@ -177,7 +177,7 @@ it('kill -9 of the RocketMQ proxy (and its broker), then a start: local rooms ne
   expect(pid).toBeDefined();
   let acceptingAt = 0;
   let killedAt = 0;
-  let firstAfterKill = 0;
+  let firstAfterKill: number;
   try {
     process.kill(pid as number, 'SIGKILL');
     killedAt = Date.now();

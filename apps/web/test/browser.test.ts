@@ -25,7 +25,7 @@ interface PageView {
   members: { sid: number; name?: string }[];
   audio?: { framesEncoded: number; framesDecoded: number; decodedFrames: Record<number, number>; decodedPeakRms: Record<number, number>; played: Record<number, { rms: number }> };
 }
-const view = (page: Page) => page.evaluate(() => (window as unknown as { voiceroom: PageView }).voiceroom as PageView).then((v) => JSON.parse(JSON.stringify(v)) as PageView);
+const view = (page: Page) => page.evaluate(() => (window as unknown as { voiceroom: PageView }).voiceroom).then((v) => JSON.parse(JSON.stringify(v)) as PageView);
 
 async function openAndJoin(gateway: GatewayProcess, name: string, room: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 640 } });

@@ -352,7 +352,7 @@ export class RocketMQBus implements Bus {
     if (this.consumer) await waitForQueues(this.consumer, 1, 3000);
     const results = await Promise.allSettled([this.consumer?.shutdown(), this.producer?.shutdown()]);
     for (const result of results) {
-      if (result.status === 'rejected') this.options.log.warn({ err: result.reason }, 'rocketmq client shutdown failed');
+      if (result.status === 'rejected') this.options.log.warn({ err: result.reason as unknown }, 'rocketmq client shutdown failed');
     }
     this.options.log.info({ consumerGroup: this.consumerGroup }, 'rocketmq bus closed');
   }

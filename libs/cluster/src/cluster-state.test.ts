@@ -45,7 +45,7 @@ class Log {
     const n = (this.n.get(origin) ?? 0) + 1;
     this.n.set(origin, n);
     this.time += advanceMs;
-    const full = { ...entry, inc: `inc-${origin}`, n } as LogEntry;
+    const full = { ...entry, inc: `inc-${origin}`, n };
     this.entries.push({ entry: full, origin, position: this.entries.length + 100, birth: this.time });
     return full;
   }

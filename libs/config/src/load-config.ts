@@ -108,6 +108,7 @@ export function describeValueError(e: ValueError, hideValue = false): string {
 function allowedValues(schema: unknown): string[] | undefined {
   const s = schema as { const?: unknown; anyOf?: unknown[] } | undefined;
   if (s === undefined || s === null) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- TypeBox literals are primitives
   if (s.const !== undefined) return [String(s.const)];
   if (!Array.isArray(s.anyOf)) return undefined;
   const values: string[] = [];

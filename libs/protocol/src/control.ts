@@ -354,8 +354,8 @@ export function decodeRoomCommand(value: unknown): DecodeResult<RoomCommand> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not a JSON object' };
   const m = value as Record<string, unknown>;
   if (m.ref !== undefined && !isRef(m.ref)) return { ok: false, reason: REF_REASON };
-  const ref = m.ref === undefined ? {} : { ref: m.ref as Ref };
-  const bool = (field: string): boolean | undefined => (typeof m[field] === 'boolean' ? (m[field] as boolean) : undefined);
+  const ref = m.ref === undefined ? {} : { ref: m.ref };
+  const bool = (field: string): boolean | undefined => (typeof m[field] === 'boolean' ? m[field] : undefined);
   switch (m.type) {
     case 'raise_hand': {
       const raised = bool('raised');

@@ -249,6 +249,6 @@ export function miscRoutes(app: FastifyInstance, ctx: AdminContext): void {
     if (q.targetId) where.targetId = q.targetId;
     if (q.before) where.id = LessThan(q.before);
     const rows = await ctx.ds.getRepository(AuditEntryEntity).find({ where, order: { id: 'DESC' }, take: q.limit });
-    return { items: rows.map((r) => ({ id: r.id, actor: r.actor, action: r.action, targetType: r.targetType, targetId: r.targetId, details: r.details as Record<string, unknown> | null, at: iso(r.at)! })) };
+    return { items: rows.map((r) => ({ id: r.id, actor: r.actor, action: r.action, targetType: r.targetType, targetId: r.targetId, details: r.details, at: iso(r.at)! })) };
   });
 }

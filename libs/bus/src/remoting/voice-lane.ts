@@ -149,8 +149,8 @@ export class VoiceLane {
         else this.failed(count, `${response.code} ${response.remark ?? ''}`);
         this.sent(outbox);
       },
-      (error: Error) => {
-        this.failed(count, error.message);
+      (error: unknown) => {
+        this.failed(count, error instanceof Error ? error.message : String(error));
         this.sent(outbox);
       },
     );
