@@ -35,12 +35,15 @@ const errorCode = (body: string) => (JSON.parse(body) as { error: { code: string
 const upgrade = (g: Gateway, path = '/ws') => rawHttp(g.url, upgradeRequest(g.url, path));
 
 describe('WebSocket upgrades only on GET /ws', () => {
-  it.each(['/', '/healthz', '/metrics', '/ws/../ws', '/ws/', '//ws', '/WS', '/ws%2F', '/nothing-here'])('answers an upgrade on %s with 404 in the error shape', async (path) => {
-    const g = started[0] ?? (await gateway({}));
-    const answer = await upgrade(g, path);
-    expect(answer.status).toBe(404);
-    expect(errorCode(answer.body)).toBe('ROUTE_NOT_FOUND');
-  });
+  it.each(['/', '/healthz', '/metrics', '/ws/../ws', '/ws/', '//ws', '/WS', '/ws%2F', '/nothing-here'])(
+    'answers an upgrade on %s with 404 in the error shape',
+    async (path) => {
+      const g = started[0] ?? (await gateway({}));
+      const answer = await upgrade(g, path);
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer.body)).toBe('ROUTE_NOT_FOUND');
+    },
+  );
 
   it('upgrades GET /ws (with or without a query) and refuses other methods', async () => {
     const g = started[0] ?? (await gateway({}));

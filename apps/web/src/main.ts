@@ -135,7 +135,13 @@ function renderRoster(): void {
   }
   const self = c.self;
   $('self-info').textContent =
-    self.role === 'listener' ? 'You are listening. Raise your hand to ask to speak.' : self.muted ? 'A host muted you.' : micMuted ? 'Your microphone is muted.' : 'You are on the air.';
+    self.role === 'listener'
+      ? 'You are listening. Raise your hand to ask to speak.'
+      : self.muted
+        ? 'A host muted you.'
+        : micMuted
+          ? 'Your microphone is muted.'
+          : 'You are on the air.';
   const hand = $<HTMLButtonElement>('hand');
   hand.hidden = self.role !== 'listener';
   hand.textContent = self.handRaised ? 'Lower hand' : 'Raise hand';
@@ -163,7 +169,8 @@ async function loadHistory(room: string): Promise<void> {
     const res = await fetch(`${base}dev/rooms/${encodeURIComponent(room)}/messages?limit=50`);
     if (!res.ok) return; // no history service here: only what arrives from now on
     const body = (await res.json()) as { items: { kind: string; name: string | null; userId: string | null; text: string }[] };
-    for (const m of body.items.reverse()) addMessage(m.kind === 'notice' ? 'notice' : 'chat', m.text, m.kind === 'notice' ? undefined : (m.name ?? m.userId ?? '?'));
+    for (const m of body.items.reverse())
+      addMessage(m.kind === 'notice' ? 'notice' : 'chat', m.text, m.kind === 'notice' ? undefined : (m.name ?? m.userId ?? '?'));
     if (body.items.length > 0) addMessage('system', '— earlier messages above —');
   } catch {
     /* history is a nicety */
