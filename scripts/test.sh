@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what it needs, starts the real RocketMQ
-# (and MariaDB if it is installed but stopped), type-checks, runs every jest test, stops what
+# (and MariaDB if it is installed but stopped), type-checks, lints, runs every jest test, stops what
 # it started. Usage: npm test [-- <jest args>]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,6 +80,9 @@ fi
 # --- Type check -------------------------------------------------------------------------
 say "type-checking (tsc -b)"
 npx tsc -b || die "type errors (above)."
+say "linting (eslint, prettier --check)"
+npx eslint . || die "lint errors (above): fix them (npx eslint --fix . fixes some), or see eslint.config.mjs for why a rule is on."
+npx prettier --check . || die "files not formatted as Prettier would (listed above): run 'npm run format' and commit the result."
 say "building the voice-room page (apps/web)"
 node apps/web/build.mjs || die "the page did not build (above)."
 

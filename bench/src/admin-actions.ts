@@ -49,7 +49,7 @@ async function main(): Promise<void> {
       ].map((p) => p.then((proc) => (processes.push(proc), proc))),
     );
     const failed = started.find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    if (failed) throw failed.reason;
     processes.sort((a, b) => (a.nodeId === 'bench-admin' ? -1 : b.nodeId === 'bench-admin' ? 1 : a.nodeId.localeCompare(b.nodeId)));
     const [admin, ...gateways] = processes as [GatewayProcess, ...GatewayProcess[]];
     const api = async (method: string, path: string, body?: unknown) => {

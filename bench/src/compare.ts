@@ -15,7 +15,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { cmdline, cpuSeconds, descendants, findRocketMQJvms, jvmCpuSeconds, machineTicks, processGroupMembers, rocketmqRuntimeDir, type RocketMQJvm } from './proc';
+import {
+  cmdline,
+  cpuSeconds,
+  descendants,
+  findRocketMQJvms,
+  jvmCpuSeconds,
+  machineTicks,
+  processGroupMembers,
+  rocketmqRuntimeDir,
+  type RocketMQJvm,
+} from './proc';
 import { parseFlags, parseOrExit, UsageError } from './options';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -54,7 +64,6 @@ const USAGE = `usage: npm run bench:compare -- [options]
 Each load: ours (${MEMBERS} members, ${SPEAKERS} speaker/room, ${PAYLOAD} B, 2 gateways, --bus rocketmq --nodes 2),
 then the peer (./run.sh LABEL ROOMS ${MEMBERS} ${SPEAKERS} redis D W), or the other way round.
 Environment: PEER_BENCH_DIR (../shared/peer-bench from the repo root), ROCKETMQ_RUNTIME_DIR (<repo>/.rocketmq).`;
-
 
 function parseOptions(argv: readonly string[]): CompareOptions {
   const { raw, on } = parseFlags(argv, ['rooms', 'seconds', 'warmup', 'repeat', 'order', 'out'], ['markdown', 'keep-broker']);
@@ -329,8 +338,10 @@ interface IdleFigures {
 async function measureIdle(jvms: readonly RocketMQJvm[], redisPid: number | undefined): Promise<IdleFigures> {
   const foreign = foreignGateways();
   if (foreign.length > 0) {
-    say(`note: ${foreign.length} gateway process(es) not started by this command run on this machine (pids ${foreign.join(', ')}): ` +
-      'their traffic is in the idle figure and in every run');
+    say(
+      `note: ${foreign.length} gateway process(es) not started by this command run on this machine (pids ${foreign.join(', ')}): ` +
+        'their traffic is in the idle figure and in every run',
+    );
   }
   say(`measuring the broker's idle CPU for ${IDLE_SECONDS} s (no gateway of ours running)…`);
   const t0 = performance.now();
@@ -436,10 +447,30 @@ async function runOurs(options: CompareOptions, rooms: number, repeat: number, r
   const json = join(runDir, `us-r${rooms}-${repeat}.json`);
   const log = join(runDir, `us-r${rooms}-${repeat}.log`);
   const args = [
-    '--conditions=development', '--import', 'tsx', join(REPO_ROOT, 'bench', 'src', 'voice-load.ts'),
-    '--rooms', String(rooms), '--members', String(MEMBERS), '--speakers', String(SPEAKERS), '--payload', String(PAYLOAD),
-    '--seconds', String(options.seconds), '--warmup', String(options.warmup),
-    '--bus', 'rocketmq', '--nodes', '2', '--label', label, '--out', json,
+    '--conditions=development',
+    '--import',
+    'tsx',
+    join(REPO_ROOT, 'bench', 'src', 'voice-load.ts'),
+    '--rooms',
+    String(rooms),
+    '--members',
+    String(MEMBERS),
+    '--speakers',
+    String(SPEAKERS),
+    '--payload',
+    String(PAYLOAD),
+    '--seconds',
+    String(options.seconds),
+    '--warmup',
+    String(options.warmup),
+    '--bus',
+    'rocketmq',
+    '--nodes',
+    '2',
+    '--label',
+    label,
+    '--out',
+    json,
   ];
   // voice-load.ts has its own budget and stops its gateways itself (SIGTERM to it; up to ~30 s).
   const budgetMs = (120 + rooms * MEMBERS * 0.05 + options.warmup + options.seconds + 3 + 120) * 1000;
@@ -518,9 +549,7 @@ function tableRows(records: readonly RunRecord[], repeatColumn: boolean, cores: 
       `${fx(f.framesSentPerS, 0)} (${fx(f.framesTargetPerS, 0)})${f.skipped > 0 ? `, ${f.skipped} skipped` : ''}`,
       `${fx(f.deliveredPct, 3)}${r.ok ? '' : ` (${r.error})`}`,
       `${fx(f.crossP50, 1)} / ${fx(f.crossP99, 1)}`,
-      broker === null
-        ? `${fx(f.nodesCpuS, 2)} + ${brokerName} NOT MEASURED`
-        : `${fx(f.nodesCpuS + broker, 2)} (${fx(f.nodesCpuS, 2)} + ${fx(broker, 2)})`,
+      broker === null ? `${fx(f.nodesCpuS, 2)} + ${brokerName} NOT MEASURED` : `${fx(f.nodesCpuS + broker, 2)} (${fx(f.nodesCpuS, 2)} + ${fx(broker, 2)})`,
       broker === null ? 'n/a (broker not measured)' : fk(f.recvInWindow / (f.nodesCpuS + broker)),
       fk(f.recvInWindow / f.nodesCpuS),
       broker === null
@@ -544,7 +573,11 @@ function renderTable(header: string[], rows: string[][], markdown: boolean): str
     return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -569,14 +602,21 @@ async function main(): Promise<void> {
   const { jvms, notes: findNotes } = findRocketMQJvms(runtimeDir);
   for (const note of findNotes) say(`note: ${note}`);
   if (jvms.length === 0) {
-    say(`WARNING: RocketMQ answers but no RocketMQ JVM was found (pid files in ${runtimeDir}, /proc scan): ` +
-      'the broker CPU cannot be measured; the table will say NOT MEASURED. Set ROCKETMQ_RUNTIME_DIR to its runtime dir.');
+    say(
+      `WARNING: RocketMQ answers but no RocketMQ JVM was found (pid files in ${runtimeDir}, /proc scan): ` +
+        'the broker CPU cannot be measured; the table will say NOT MEASURED. Set ROCKETMQ_RUNTIME_DIR to its runtime dir.',
+    );
   } else {
-    say(`RocketMQ JVMs (runtime dir ${runtimeDir}): ${jvms.map((j) => `${j.component} pid ${j.pid} (${j.source})`).join(', ')}; ` +
-      `Redis pid ${redisPid ?? 'not found'}; peer bench copy ${peerDir}`);
+    say(
+      `RocketMQ JVMs (runtime dir ${runtimeDir}): ${jvms.map((j) => `${j.component} pid ${j.pid} (${j.source})`).join(', ')}; ` +
+        `Redis pid ${redisPid ?? 'not found'}; peer bench copy ${peerDir}`,
+    );
   }
 
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const runDir = join(REPO_ROOT, 'artifacts', 'bench-compare', stamp);
   mkdirSync(runDir, { recursive: true });
   const plan: { system: System; rooms: number; repeat: number }[] = [];
@@ -591,14 +631,18 @@ async function main(): Promise<void> {
   }
   const perRunS = (rooms: number) => options.warmup + options.seconds + 3 + 15 + (rooms * MEMBERS) / 100;
   const estimateS = IDLE_SECONDS + plan.reduce((s, p) => s + perRunS(p.rooms) + PAUSE_BETWEEN_RUNS_MS / 1000, 0);
-  say(`${plan.length} runs: ${plan.map((p) => `${p.system}@${p.rooms}`).join(', ')}; about ${Math.round(estimateS / 60)} min; ` +
-    `logs and JSON in ${relative(process.cwd(), runDir) || runDir}`);
+  say(
+    `${plan.length} runs: ${plan.map((p) => `${p.system}@${p.rooms}`).join(', ')}; about ${Math.round(estimateS / 60)} min; ` +
+      `logs and JSON in ${relative(process.cwd(), runDir) || runDir}`,
+  );
 
   const idle = await measureIdle(jvms, redisPid);
   const records: RunRecord[] = [];
   const notes: string[] = [...findNotes];
   if (idle.foreignGateways.length > 0) {
-    notes.push(`gateway processes not started by this command ran on the machine (pids ${idle.foreignGateways.join(', ')}): their broker traffic is in the figures`);
+    notes.push(
+      `gateway processes not started by this command ran on the machine (pids ${idle.foreignGateways.join(', ')}): their broker traffic is in the figures`,
+    );
   }
   const jvmKey = (list: readonly RocketMQJvm[]) => list.map((j) => `${j.component} pid ${j.pid}`).join(', ') || 'none';
   let lastJvms = jvmKey(jvms);
@@ -646,18 +690,20 @@ async function main(): Promise<void> {
     if (p.system === 'peer' && options.pauseBroker) pauseJvms(findRocketMQJvms(runtimeDir).jvms.map((j) => j.pid));
     let record: RunRecord;
     try {
-      record = p.system === 'us'
-        ? await runOurs(options, p.rooms, p.repeat, runDir, stamp)
-        : await runPeer(options, p.rooms, p.repeat, runDir, stamp, peerDir);
+      record = p.system === 'us' ? await runOurs(options, p.rooms, p.repeat, runDir, stamp) : await runPeer(options, p.rooms, p.repeat, runDir, stamp, peerDir);
     } finally {
       resumeJvms();
     }
     records.push(record);
     writeOut();
     const f = record.figures;
-    say(`    ${record.ok ? 'done' : `FAILED (${record.error}; see ${basename(record.log)})`} in ${((Date.now() - t0) / 1000).toFixed(0)} s` +
-      (f ? `: delivered ${fx(f.deliveredPct, 3)} %, cross-node p50/p99 ${fx(f.crossP50, 1)}/${fx(f.crossP99, 1)} ms, ` +
-        `nodes ${fx(f.nodesCpuS, 2)} s + ${p.system === 'us' ? 'RocketMQ' : 'Redis'} ${f.brokerCpuS === null ? 'NOT MEASURED' : `${fx(f.brokerCpuS, 2)} s`}` : ''));
+    say(
+      `    ${record.ok ? 'done' : `FAILED (${record.error}; see ${basename(record.log)})`} in ${((Date.now() - t0) / 1000).toFixed(0)} s` +
+        (f
+          ? `: delivered ${fx(f.deliveredPct, 3)} %, cross-node p50/p99 ${fx(f.crossP50, 1)}/${fx(f.crossP99, 1)} ms, ` +
+            `nodes ${fx(f.nodesCpuS, 2)} s + ${p.system === 'us' ? 'RocketMQ' : 'Redis'} ${f.brokerCpuS === null ? 'NOT MEASURED' : `${fx(f.brokerCpuS, 2)} s`}`
+          : ''),
+    );
   }
 
   const { header, rows } = tableRows(records, options.repeat > 1, cores);
@@ -670,7 +716,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\n${MEMBERS} members/room, ${SPEAKERS} speaker/room, ${PAYLOAD} B frames at 50/s, 2 nodes; warm-up ${options.warmup} s, window ${options.seconds} s; ` +
       `order ${options.order}\n${table}\n${options.markdown ? '\n' : ''}${idleLine}\n` +
-      'server CPU = nodes (our gateways / the peer\'s Socket.IO servers) + broker (RocketMQ JVMs / Redis), in the window; ' +
+      "server CPU = nodes (our gateways / the peer's Socket.IO servers) + broker (RocketMQ JVMs / Redis), in the window; " +
       'deliveries = receptions that arrived during the window.\n' +
       notes.map((n) => `note: ${n}\n`).join('') +
       records

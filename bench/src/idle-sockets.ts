@@ -130,7 +130,10 @@ function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     load?.terminateAll();
     const known = gateway?.pid;
-    signalPids(ownGatewayPids().filter((pid) => pid !== known), 'SIGTERM');
+    signalPids(
+      ownGatewayPids().filter((pid) => pid !== known),
+      'SIGTERM',
+    );
     if (gateway) await gateway.stop(GATEWAY_STOP_GRACE_MS).catch(() => undefined);
     const deadline = Date.now() + GATEWAY_STOP_GRACE_MS;
     while (ownGatewayPids().length > 0 && Date.now() < deadline) await sleep(100);
@@ -211,7 +214,7 @@ interface LagReading {
 function lagOf(sample: MetricSample): LagReading {
   const ms = (name: string) => counter(sample, `nodejs_eventloop_lag_${name}_seconds`) * 1000;
   const raw = { min: ms('min'), mean: ms('mean'), p50: ms('p50'), p90: ms('p90'), p99: ms('p99'), max: ms('max') };
-  if (!Number.isFinite(raw.max)) throw new Error('the gateway\'s /metrics has no voiceroom_nodejs_eventloop_lag_max_seconds: cannot measure its event-loop lag');
+  if (!Number.isFinite(raw.max)) throw new Error("the gateway's /metrics has no voiceroom_nodejs_eventloop_lag_max_seconds: cannot measure its event-loop lag");
   const minus = (x: number) => Math.max(0, x - SAMPLING_MS);
   return { raw, lag: { p50: minus(raw.p50), p90: minus(raw.p90), p99: minus(raw.p99), max: minus(raw.max), mean: minus(raw.mean) } };
 }
@@ -303,7 +306,12 @@ async function measureWindow(gw: GatewayProcess, seconds: number, intervalS = 0)
       const benchMaxMs = Math.max(0, chunk.max / 1e6 - SAMPLING_MS);
       chunk.reset();
       const reading = await scrape(gw.httpUrl);
-      intervals.push({ t: (performance.now() - t0) / 1000, lag: lagOf(reading.sample).lag, benchMaxMs, machineBusyPct: ((100 * (m.busy - mLast.busy)) / Math.max(1, m.total - mLast.total)) * cpus().length });
+      intervals.push({
+        t: (performance.now() - t0) / 1000,
+        lag: lagOf(reading.sample).lag,
+        benchMaxMs,
+        machineBusyPct: ((100 * (m.busy - mLast.busy)) / Math.max(1, m.total - mLast.total)) * cpus().length,
+      });
       mLast = m;
     }
   }
@@ -319,7 +327,12 @@ async function measureWindow(gw: GatewayProcess, seconds: number, intervalS = 0)
   const scrapeMs = performance.now() - t1;
   let lag = lagOf(end.sample);
   if (intervalS > 0) {
-    intervals.push({ t: (t1 - t0) / 1000, lag: lag.lag, benchMaxMs: Math.max(0, chunk.max / 1e6 - SAMPLING_MS), machineBusyPct: ((100 * (m1.busy - mLast.busy)) / Math.max(1, m1.total - mLast.total)) * cpus().length });
+    intervals.push({
+      t: (t1 - t0) / 1000,
+      lag: lag.lag,
+      benchMaxMs: Math.max(0, chunk.max / 1e6 - SAMPLING_MS),
+      machineBusyPct: ((100 * (m1.busy - mLast.busy)) / Math.max(1, m1.total - mLast.total)) * cpus().length,
+    });
     // Overall figures from the intervals: max exact; p90/p99 the largest of the intervals' (an
     // upper bound of the window's); p50 the median of the intervals'; mean the average.
     const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
@@ -397,8 +410,10 @@ async function run(options: IdleOptions): Promise<void> {
   setTimeout(() => void abort(`time budget of ${Math.round(budgetMs / 1000)} s exceeded`, 3), budgetMs).unref();
 
   const loadBefore = loadAverages();
-  log(`${options.label}: ${sockets} idle sockets in ${rooms} rooms of ${roomSize}, HEARTBEAT_INTERVAL_MS=${heartbeatMs}, ` +
-    `memory bus, baseline ${options.baseline} s, warm-up ${options.warmup} s, window ${options.seconds} s`);
+  log(
+    `${options.label}: ${sockets} idle sockets in ${rooms} rooms of ${roomSize}, HEARTBEAT_INTERVAL_MS=${heartbeatMs}, ` +
+      `memory bus, baseline ${options.baseline} s, warm-up ${options.warmup} s, window ${options.seconds} s`,
+  );
   log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load averages before the run ${loadBefore.map((x) => x.toFixed(2)).join(', ')}`);
 
   phase = 'starting the gateway';
@@ -412,7 +427,12 @@ async function run(options: IdleOptions): Promise<void> {
     MAX_CONNECTIONS: String(Math.max(20_000, sockets + 100)),
     ...(roomSize > 50 ? { ROOM_CAPACITY: String(roomSize) } : {}),
     SHUTDOWN_DEADLINE_MS: '8000',
-    ...Object.fromEntries((process.env.BENCH_GATEWAY_ENV ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+    ...Object.fromEntries(
+      (process.env.BENCH_GATEWAY_ENV ?? '')
+        .split(',')
+        .filter((kv) => kv.includes('='))
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    ),
   };
   const t0 = Date.now();
   gateway = await GatewayProcess.start({ nodeId: 'idle-1', bus: 'memory', env });
@@ -462,7 +482,9 @@ async function run(options: IdleOptions): Promise<void> {
   await sleep(options.warmup * 1000);
 
   phase = 'measuring';
-  log(`measuring the gateway's event-loop lag for ${options.seconds} s (${(options.seconds * 1000 / heartbeatMs).toFixed(1)} heartbeat rounds; no request to the gateway meanwhile)`);
+  log(
+    `measuring the gateway's event-loop lag for ${options.seconds} s (${((options.seconds * 1000) / heartbeatMs).toFixed(1)} heartbeat rounds; no request to the gateway meanwhile)`,
+  );
   const window = await measureWindow(gw, options.seconds, options.interval);
   const openClients = generator.members.filter((m) => m.ws.readyState === WebSocket.OPEN).length;
   phase = 'scrape times';
@@ -498,7 +520,13 @@ async function run(options: IdleOptions): Promise<void> {
     eventLoopLagMs: window.lag.lag,
     // false with --interval: p90/p99 are the largest of the intervals' (upper bounds), p50 their median.
     eventLoopLagExact: window.exact,
-    intervals: window.intervals.map((x) => ({ t: Math.round(x.t * 10) / 10, lagP99Ms: x.lag.p99, lagMaxMs: x.lag.max, benchMaxMs: x.benchMaxMs, machineBusyPct: Math.round(x.machineBusyPct) })),
+    intervals: window.intervals.map((x) => ({
+      t: Math.round(x.t * 10) / 10,
+      lagP99Ms: x.lag.p99,
+      lagMaxMs: x.lag.max,
+      benchMaxMs: x.benchMaxMs,
+      machineBusyPct: Math.round(x.machineBusyPct),
+    })),
     // With --interval: the gateway's max over the intervals in which this process's own loop did not stall over 10 ms.
     lagMaxMsWhereBenchDidNotStall: window.exact ? null : Math.max(0, ...window.intervals.filter((x) => x.benchMaxMs <= 10).map((x) => x.lag.max)),
     metricsScrapeMs: window.scrapeMs,
@@ -515,14 +543,27 @@ async function run(options: IdleOptions): Promise<void> {
     rssEmptyMiB,
     rssIdleMiB,
     rssEndMiB: window.rssEndMiB,
-    baseline: baseline ? { seconds: baseline.seconds, eventLoopLagMs: baseline.lag.lag, eventLoopDelayRawMs: baseline.lag.raw, gatewayCpuPct: baseline.gatewayCpuPct, machineBusyPct: baseline.machineBusyPct } : null,
+    baseline: baseline
+      ? {
+          seconds: baseline.seconds,
+          eventLoopLagMs: baseline.lag.lag,
+          eventLoopDelayRawMs: baseline.lag.raw,
+          gatewayCpuPct: baseline.gatewayCpuPct,
+          machineBusyPct: baseline.machineBusyPct,
+        }
+      : null,
     benchEventLoopDelayMs: window.benchEventLoopDelayMs,
     gatewayGcPauses: window.gc,
     // Seconds of the window in which this process's own loop also stalled over 10 ms, or the
     // machine was nearly saturated (over 180 % of 200 %): signs of contention from outside.
     secondsBenchStalledOver10ms: window.perSecond.filter((x) => x.benchMaxMs > 10).length,
     secondsMachineOver180Pct: window.perSecond.filter((x) => x.machineBusyPct > 180).length,
-    perSecond: window.perSecond.map((x) => ({ t: Math.round(x.t * 10) / 10, machineBusyPct: Math.round(x.machineBusyPct), gatewayCpuPct: Math.round(x.gatewayCpuPct * 10) / 10, benchMaxMs: Math.round(x.benchMaxMs * 10) / 10 })),
+    perSecond: window.perSecond.map((x) => ({
+      t: Math.round(x.t * 10) / 10,
+      machineBusyPct: Math.round(x.machineBusyPct),
+      gatewayCpuPct: Math.round(x.gatewayCpuPct * 10) / 10,
+      benchMaxMs: Math.round(x.benchMaxMs * 10) / 10,
+    })),
     clientProblems: generator.problems,
     gatewayWarnings: warnings.length,
     target: { lagMsAtMost: 10, met: window.lag.lag.max <= 10 },
@@ -535,26 +576,73 @@ async function run(options: IdleOptions): Promise<void> {
   const lines = [
     `==== ${options.label}: one gateway, memory bus, ${n(sockets)} idle sockets in ${rooms} rooms of ${roomSize}, window ${f(window.seconds, 1)} s`,
     row('heartbeat', `HEARTBEAT_INTERVAL_MS=${heartbeatMs} (${slots} slots of ${f(heartbeatMs / slots, 0)} ms, ~${f(sockets / slots, 1)} pings per tick)`),
-    row('sockets', `joined ${n(generator.members.length)}/${n(sockets)} in ${f(joinS, 1)} s; open at the end ${n(openClients)}; gateway sessions ${window.sessionsStart} → ${window.sessionsEnd}, TCP connections ${window.connectionsEnd}`),
+    row(
+      'sockets',
+      `joined ${n(generator.members.length)}/${n(sockets)} in ${f(joinS, 1)} s; open at the end ${n(openClients)}; gateway sessions ${window.sessionsStart} → ${window.sessionsEnd}, TCP connections ${window.connectionsEnd}`,
+    ),
     row('gateway event-loop lag', `${lagRow(window.lag)}   <- target: max ≤ 10 ms: ${json.target.met ? 'met' : 'NOT met'}`),
-    ...(window.exact ? [] : [row('', `(from ${window.intervals.length} intervals of ${options.interval} s: p90/p99 are the largest interval's, an upper bound; p50 the median interval's)`)]),
-    ...window.intervals.filter((x) => x.lag.max > 10).map((x) =>
-      `  interval ending ${f(x.t, 0).padStart(3)} s: gateway max ${f(x.lag.max, 1)} ms, p99 ${f(x.lag.p99, 2)} ms; bench's own loop max ${f(x.benchMaxMs, 1)} ms; machine ${f(x.machineBusyPct, 0)} % busy`),
-    ...(window.exact ? [] : [row('  max where bench no stall', `${f(json.lagMaxMsWhereBenchDidNotStall ?? NaN)} ms (intervals in which this process's own loop did not stall over 10 ms)`)]),
-    row(window.exact ? '  raw histogram (incl. 10 ms)' : '  raw, last interval', `min ${f(window.lag.raw.min)}  p50 ${f(window.lag.raw.p50)}  p99 ${f(window.lag.raw.p99)}  max ${f(window.lag.raw.max)} ms`),
+    ...(window.exact
+      ? []
+      : [
+          row(
+            '',
+            `(from ${window.intervals.length} intervals of ${options.interval} s: p90/p99 are the largest interval's, an upper bound; p50 the median interval's)`,
+          ),
+        ]),
+    ...window.intervals
+      .filter((x) => x.lag.max > 10)
+      .map(
+        (x) =>
+          `  interval ending ${f(x.t, 0).padStart(3)} s: gateway max ${f(x.lag.max, 1)} ms, p99 ${f(x.lag.p99, 2)} ms; bench's own loop max ${f(x.benchMaxMs, 1)} ms; machine ${f(x.machineBusyPct, 0)} % busy`,
+      ),
+    ...(window.exact
+      ? []
+      : [
+          row(
+            '  max where bench no stall',
+            `${f(json.lagMaxMsWhereBenchDidNotStall ?? NaN)} ms (intervals in which this process's own loop did not stall over 10 ms)`,
+          ),
+        ]),
+    row(
+      window.exact ? '  raw histogram (incl. 10 ms)' : '  raw, last interval',
+      `min ${f(window.lag.raw.min)}  p50 ${f(window.lag.raw.p50)}  p99 ${f(window.lag.raw.p99)}  max ${f(window.lag.raw.max)} ms`,
+    ),
     ...(baseline ? [row(`empty gateway (${f(baseline.seconds, 0)} s)`, lagRow(baseline.lag))] : []),
-    row('/metrics response time', `${scrapeMsIdle.map((x) => f(x, 1)).join(', ')} ms with ${n(sockets)} sockets` +
-      `${scrapeMsEmpty.length ? `, ${scrapeMsEmpty.map((x) => f(x, 1)).join(', ')} ms empty` : ''} (not in the lag figures: the histogram drops the first delay after its reset)`),
+    row(
+      '/metrics response time',
+      `${scrapeMsIdle.map((x) => f(x, 1)).join(', ')} ms with ${n(sockets)} sockets` +
+        `${scrapeMsEmpty.length ? `, ${scrapeMsEmpty.map((x) => f(x, 1)).join(', ')} ms empty` : ''} (not in the lag figures: the histogram drops the first delay after its reset)`,
+    ),
     row('heartbeat pings', `${n(window.heartbeatPings)} in the window (expected ~${n(expectedPings)}), timeouts ${window.heartbeatTimeouts}`),
     row('gateway CPU', `${f(window.gatewayCpuS)} s (${f(window.gatewayCpuPct, 1)} % of a core)${baseline ? `; empty: ${f(baseline.gatewayCpuPct, 1)} %` : ''}`),
     row('gateway RSS', `empty ${f(rssEmptyMiB, 1)} MiB, after joins ${f(rssIdleMiB, 1)} MiB, end ${f(window.rssEndMiB, 1)} MiB`),
-    row('machine', `${cpus().length} cores, busy ${f(window.machineBusyPct, 1)} % of one core in the window; load averages before ${loadBefore.map((x) => f(x)).join(' ')}, after ${loadAfter.map((x) => f(x)).join(' ')}`),
-    row('gateway GC pauses', window.gc.filter((g) => g.pauses > 0).map((g) => `${g.kind} ${g.pauses} (${f(g.totalMs, 1)} ms, ${g.over10ms} over 10 ms)`).join(', ') || 'none'),
-    row('bench process', `event-loop delay p99 ${f(window.benchEventLoopDelayMs.p99)} max ${f(window.benchEventLoopDelayMs.max)} ms; ` +
-      `seconds with its own stall > 10 ms: ${json.secondsBenchStalledOver10ms}; seconds with the machine > 180 % busy: ${json.secondsMachineOver180Pct} of ${window.perSecond.length}`),
-    ...window.perSecond.filter((x) => x.benchMaxMs > 10 || x.machineBusyPct > 180).slice(0, 10).map((x) =>
-      `  second ${f(x.t, 0).padStart(3)}: machine ${f(x.machineBusyPct, 0)} % busy, gateway CPU ${f(x.gatewayCpuPct, 1)} %, bench's own loop stalled ${f(x.benchMaxMs, 1)} ms`),
-    row('problems', `client closes ${generator.problems.closes} ${JSON.stringify(generator.problems.closeReasons)}, socket errors ${generator.problems.socketErrors}, gateway warn/error lines ${warnings.length}`),
+    row(
+      'machine',
+      `${cpus().length} cores, busy ${f(window.machineBusyPct, 1)} % of one core in the window; load averages before ${loadBefore.map((x) => f(x)).join(' ')}, after ${loadAfter.map((x) => f(x)).join(' ')}`,
+    ),
+    row(
+      'gateway GC pauses',
+      window.gc
+        .filter((g) => g.pauses > 0)
+        .map((g) => `${g.kind} ${g.pauses} (${f(g.totalMs, 1)} ms, ${g.over10ms} over 10 ms)`)
+        .join(', ') || 'none',
+    ),
+    row(
+      'bench process',
+      `event-loop delay p99 ${f(window.benchEventLoopDelayMs.p99)} max ${f(window.benchEventLoopDelayMs.max)} ms; ` +
+        `seconds with its own stall > 10 ms: ${json.secondsBenchStalledOver10ms}; seconds with the machine > 180 % busy: ${json.secondsMachineOver180Pct} of ${window.perSecond.length}`,
+    ),
+    ...window.perSecond
+      .filter((x) => x.benchMaxMs > 10 || x.machineBusyPct > 180)
+      .slice(0, 10)
+      .map(
+        (x) =>
+          `  second ${f(x.t, 0).padStart(3)}: machine ${f(x.machineBusyPct, 0)} % busy, gateway CPU ${f(x.gatewayCpuPct, 1)} %, bench's own loop stalled ${f(x.benchMaxMs, 1)} ms`,
+      ),
+    row(
+      'problems',
+      `client closes ${generator.problems.closes} ${JSON.stringify(generator.problems.closeReasons)}, socket errors ${generator.problems.socketErrors}, gateway warn/error lines ${warnings.length}`,
+    ),
     ...warnings.slice(-3).map((l) => `  ${l.slice(0, 300)}`),
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -121,7 +121,13 @@ export class LoadGenerator {
   ) {}
 
   /** An SDK client joins `url` with `token`; resolves once `joined` arrived (on the expected node). */
-  connect(member: Omit<Member, 'client' | 'ws' | 'socket' | 'sid' | 'receivedWin'>, url: string, token: string, expectNode: string, timeoutMs: number): Promise<Member> {
+  connect(
+    member: Omit<Member, 'client' | 'ws' | 'socket' | 'sid' | 'receivedWin'>,
+    url: string,
+    token: string,
+    expectNode: string,
+    timeoutMs: number,
+  ): Promise<Member> {
     if (this.shuttingDown) return Promise.reject(new Error('shutting down'));
     const client = new VoiceRoomClient(url, { WebSocket: BenchSocket as unknown as WebSocketFactory });
     this.clients.add(client);

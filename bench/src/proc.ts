@@ -27,7 +27,9 @@ function statFields(pid: number): string[] | undefined {
 /** Every process id in /proc (empty when /proc cannot be read). */
 function allPids(): number[] {
   try {
-    return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number);
+    return readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .map(Number);
   } catch {
     return [];
   }
@@ -46,7 +48,7 @@ export function descendants(pid: number): number[] {
       continue;
     }
     for (const tid of tids) {
-      let children = '';
+      let children: string;
       try {
         children = readFileSync(`/proc/${current}/task/${tid}/children`, 'utf8');
       } catch {

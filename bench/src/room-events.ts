@@ -50,9 +50,7 @@ async function main(): Promise<void> {
   try {
     // Every simulated client connects from 127.0.0.1.
     const env = { BUS: o.bus, ROOM_CAPACITY: '50', COMMANDS_PER_SEC: '10', MAX_CONNECTIONS_PER_IP: '100000' };
-    gateways.push(
-      ...(await Promise.all([...Array(o.nodes).keys()].map((i) => GatewayProcess.start({ nodeId: `bench-ev-${i + 1}`, bus: o.bus, env })))),
-    );
+    gateways.push(...(await Promise.all([...Array(o.nodes).keys()].map((i) => GatewayProcess.start({ nodeId: `bench-ev-${i + 1}`, bus: o.bus, env })))));
     log(`${o.nodes} gateway(s) ready (${o.bus}); joining ${o.rooms} rooms × ${o.members} members`);
     const cpuStart = gateways.map((g) => cpuSeconds(g.pid ?? 0));
 

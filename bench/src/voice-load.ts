@@ -66,7 +66,10 @@ function cleanup(): Promise<void> {
     load?.terminateAll();
     const known = new Set(gateways.map((g) => g.pid));
     // A gateway still inside GatewayProcess.start() is not in `gateways` yet: signal it by pid.
-    signalPids(ownGatewayPids().filter((pid) => !known.has(pid)), 'SIGTERM');
+    signalPids(
+      ownGatewayPids().filter((pid) => !known.has(pid)),
+      'SIGTERM',
+    );
     await Promise.allSettled(gateways.map((g) => g.stop(GATEWAY_STOP_GRACE_MS)));
     const deadline = Date.now() + GATEWAY_STOP_GRACE_MS;
     while (ownGatewayPids().length > 0 && Date.now() < deadline) await sleep(100);
@@ -127,9 +130,11 @@ function rocketmqJvms(): RocketMQJvm[] {
   const { jvms, notes } = findRocketMQJvms(runtimeDir);
   for (const note of notes) log(`note: ${note}`);
   if (jvms.length === 0) {
-    log(`WARNING: no RocketMQ JVM found (no live pid in ${join(runtimeDir, 'namesrv.pid')} or ${join(runtimeDir, 'proxy.pid')}, ` +
-      'no org.apache.rocketmq NamesrvStartup/ProxyStartup/BrokerStartup process in /proc): the broker CPU is NOT measured ' +
-      '(brokerCpuS: null in the JSON). Set ROCKETMQ_RUNTIME_DIR to the runtime dir of the running RocketMQ.');
+    log(
+      `WARNING: no RocketMQ JVM found (no live pid in ${join(runtimeDir, 'namesrv.pid')} or ${join(runtimeDir, 'proxy.pid')}, ` +
+        'no org.apache.rocketmq NamesrvStartup/ProxyStartup/BrokerStartup process in /proc): the broker CPU is NOT measured ' +
+        '(brokerCpuS: null in the JSON). Set ROCKETMQ_RUNTIME_DIR to the runtime dir of the running RocketMQ.',
+    );
   } else {
     log(`RocketMQ JVMs measured: ${jvms.map((j) => `${j.component} pid ${j.pid} (${j.source})`).join(', ')}`);
   }
@@ -173,8 +178,10 @@ async function waitForPresence(): Promise<void> {
       const total = published.reduce((x, y) => x + y, 0);
       const missing = received.map((r, i) => total - (published[i] as number) - r);
       if (missing.some((m) => m > 0)) {
-        log(`note: presence events received from the other node ${received.join('/')} of ${missing.map((m, i) => m + (received[i] as number)).join('/')} ` +
-          '(presence events lost or late; voice routing does not depend on them)');
+        log(
+          `note: presence events received from the other node ${received.join('/')} of ${missing.map((m, i) => m + (received[i] as number)).join('/')} ` +
+            '(presence events lost or late; voice routing does not depend on them)',
+        );
       }
       return;
     }
@@ -209,8 +216,10 @@ async function run(options: LoadOptions): Promise<void> {
   }
   // Found before the gateways start, so a missing broker is said at once (and not mid-run).
   let mqJvms = options.bus === 'rocketmq' ? rocketmqJvms() : [];
-  log(`${options.label}: ${rooms} rooms × ${members} members, ${speakers} speaker(s)/room, ${nodes} gateway(s), bus ${options.bus}, ` +
-    `payload ${options.payload} B, warm-up ${options.warmup} s, window ${options.seconds} s`);
+  log(
+    `${options.label}: ${rooms} rooms × ${members} members, ${speakers} speaker(s)/room, ${nodes} gateway(s), bus ${options.bus}, ` +
+      `payload ${options.payload} B, warm-up ${options.warmup} s, window ${options.seconds} s`,
+  );
 
   phase = 'starting gateways';
   const env: Record<string, string> = {
@@ -226,7 +235,12 @@ async function run(options: LoadOptions): Promise<void> {
     MAX_CONNECTIONS_PER_IP: '100000',
     ...(process.env.BENCH_SPEAKERS_INTERVAL_MS ? { SPEAKERS_INTERVAL_MS: process.env.BENCH_SPEAKERS_INTERVAL_MS } : {}),
     // Tuning runs: BENCH_GATEWAY_ENV="BUS_MAX_VOICE_MESSAGES_PER_SEC=50,OTHER=1".
-    ...Object.fromEntries((process.env.BENCH_GATEWAY_ENV ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+    ...Object.fromEntries(
+      (process.env.BENCH_GATEWAY_ENV ?? '')
+        .split(',')
+        .filter((kv) => kv.includes('='))
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    ),
   };
   // Profiling runs: BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=artifacts/prof".
   const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -248,7 +262,7 @@ async function run(options: LoadOptions): Promise<void> {
   const jobs: { room: number; m: number }[] = [];
   for (let room = 0; room < rooms; room++) for (let m = 0; m < members; m++) jobs.push({ room, m });
   const byRoom: Member[][] = Array.from({ length: rooms }, () => []);
-  const isSpeaker = (room: number, m: number) => ((m - room) % members + members) % members < speakers;
+  const isSpeaker = (room: number, m: number) => (((m - room) % members) + members) % members < speakers;
   for (let i = 0; i < jobs.length; i += CONNECT_CONCURRENCY) {
     const batch = await Promise.all(
       jobs.slice(i, i + CONNECT_CONCURRENCY).map(({ room, m }) => {
@@ -376,7 +390,10 @@ function buildReport(
       },
       counters,
       warnings: gw.output.filter((l) => /"level":(40|50|60)/.test(l)).length,
-      lastWarnings: gw.output.filter((l) => /"level":(40|50|60)/.test(l)).slice(-3).map((l) => l.slice(0, 300)),
+      lastWarnings: gw.output
+        .filter((l) => /"level":(40|50|60)/.test(l))
+        .slice(-3)
+        .map((l) => l.slice(0, 300)),
     };
   });
   const gatewayCpuS = perNode.reduce((n, x) => n + x.cpuS, 0);
@@ -396,13 +413,16 @@ function buildReport(
     };
   });
   const rocketmqCpuS =
-    rocketmqJvmsCpu.length > 0 && rocketmqJvmsCpu.every((j) => j.cpuS !== null)
-      ? rocketmqJvmsCpu.reduce((sum, j) => sum + (j.cpuS as number), 0)
-      : null;
+    rocketmqJvmsCpu.length > 0 && rocketmqJvmsCpu.every((j) => j.cpuS !== null) ? rocketmqJvmsCpu.reduce((sum, j) => sum + (j.cpuS as number), 0) : null;
   if (options.bus === 'rocketmq' && rocketmqCpuS === null) {
-    log(extra.mqJvms.length === 0
-      ? 'WARNING: broker CPU missing: no RocketMQ JVM was found (brokerCpuS: null)'
-      : `WARNING: broker CPU missing: RocketMQ JVM(s) ${rocketmqJvmsCpu.filter((j) => j.cpuS === null).map((j) => `${j.component} pid ${j.pid}`).join(', ')} went away during the window (brokerCpuS: null)`);
+    log(
+      extra.mqJvms.length === 0
+        ? 'WARNING: broker CPU missing: no RocketMQ JVM was found (brokerCpuS: null)'
+        : `WARNING: broker CPU missing: RocketMQ JVM(s) ${rocketmqJvmsCpu
+            .filter((j) => j.cpuS === null)
+            .map((j) => `${j.component} pid ${j.pid}`)
+            .join(', ')} went away during the window (brokerCpuS: null)`,
+    );
   }
   const machineBusyPct = ((100 * (b.machine.busy - a.machine.busy)) / (b.machine.total - a.machine.total)) * cpus().length;
   const latSame = g.latencySame.summary();
@@ -496,7 +516,9 @@ function buildReport(
       `${n(json.deliveriesPerGatewayCpuS)} deliveries per gateway CPU-second (gateway counters: ${n(json.gatewayCountedDeliveriesPerCpuS)})`,
     `RocketMQ JVMs CPU    ${
       rocketmqCpuS === null
-        ? options.bus === 'rocketmq' ? 'NOT MEASURED (no RocketMQ JVM found, or one went away: see the warning above)' : 'n/a (memory bus)'
+        ? options.bus === 'rocketmq'
+          ? 'NOT MEASURED (no RocketMQ JVM found, or one went away: see the warning above)'
+          : 'n/a (memory bus)'
         : `${f(rocketmqCpuS, 2)} s (${f(json.rocketmqJvmCpuPct)} % of a core: ${rocketmqJvmsCpu
             .map((j) => `${j.component} pid ${j.pid} ${f(j.cpuS, 2)} s, ${f(j.cpuPct)} %`)
             .join('; ')}); ${n(arrivedInWindow / (gatewayCpuS + rocketmqCpuS))} deliveries per (gateways + RocketMQ) CPU-second`
@@ -509,9 +531,11 @@ function buildReport(
     `gateway drops        ${perNode
       .map((x) => {
         const k = x.counters;
-        return `${x.node}: slow-socket ${k.voice_dropped_slow_socket_total}, rate-refused ${k.voice_refused_rate_total}, ` +
+        return (
+          `${x.node}: slow-socket ${k.voice_dropped_slow_socket_total}, rate-refused ${k.voice_refused_rate_total}, ` +
           `bus frames dropped ${k.bus_voice_frames_dropped_total}, publish failures ${k.bus_voice_publish_failures_total}, ` +
-          `stale messages ${k.bus_stale_messages_dropped_total}, out-of-order ${k.voice_remote_out_of_order_total}`;
+          `stale messages ${k.bus_stale_messages_dropped_total}, out-of-order ${k.voice_remote_out_of_order_total}`
+        );
       })
       .join('; ')}`,
     `problems             closes ${problems.closes} ${JSON.stringify(problems.closeReasons)}, socket errors ${problems.socketErrors}, ` +

@@ -7,7 +7,12 @@
 import { execFileSync } from 'node:child_process';
 import { parseAllDocuments } from 'yaml';
 
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: unknown };
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [key: string]: unknown;
+};
 
 /** Where kubectl is: KUBECTL, else the PATH. */
 export const KUBECTL = process.env.KUBECTL ?? 'kubectl';
@@ -72,7 +77,9 @@ export function schemaProblem(obj: K8sObject): string | undefined {
  */
 function normalise(obj: K8sObject): K8sObject {
   if (obj.kind !== 'Secret' || typeof obj.data !== 'object' || obj.data === null) return obj;
-  const data = Object.fromEntries(Object.entries(obj.data as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'string' ? v.replace(/[\r\n]/g, '') : v]));
+  const data = Object.fromEntries(
+    Object.entries(obj.data as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'string' ? v.replace(/[\r\n]/g, '') : v]),
+  );
   return { ...obj, data };
 }
 
@@ -168,10 +175,12 @@ export function podSecurityViolations(obj: K8sObject): string[] {
   if (pod.hostIPC) v.push(`${where}: hostIPC`);
   for (const volume of pod.volumes ?? []) {
     const types = Object.keys(volume).filter((k) => k !== 'name');
-    for (const type of types) if (!ALLOWED_VOLUME_TYPES.has(type)) v.push(`${where}: volume ${String(volume.name)} of type ${type} (hostPath and other types are not allowed)`);
+    for (const type of types)
+      if (!ALLOWED_VOLUME_TYPES.has(type)) v.push(`${where}: volume ${String(volume.name)} of type ${type} (hostPath and other types are not allowed)`);
   }
   for (const sysctl of psc.sysctls ?? []) if (!SAFE_SYSCTLS.has(sysctl.name)) v.push(`${where}: sysctl ${sysctl.name}`);
-  if (psc.seccompProfile?.type !== undefined && !['RuntimeDefault', 'Localhost'].includes(psc.seccompProfile.type)) v.push(`${where}: pod seccompProfile ${psc.seccompProfile.type}`);
+  if (psc.seccompProfile?.type !== undefined && !['RuntimeDefault', 'Localhost'].includes(psc.seccompProfile.type))
+    v.push(`${where}: pod seccompProfile ${psc.seccompProfile.type}`);
   if (psc.runAsNonRoot === false) v.push(`${where}: pod runAsNonRoot false`);
   if (psc.runAsUser === 0) v.push(`${where}: pod runAsUser 0`);
   if (psc.windowsOptions?.hostProcess) v.push(`${where}: hostProcess`);
@@ -187,7 +196,8 @@ export function podSecurityViolations(obj: K8sObject): string[] {
     if (runAsNonRoot !== true) v.push(`${at}: runAsNonRoot must be true`);
     const runAsUser = sc.runAsUser ?? psc.runAsUser;
     if (runAsUser === 0) v.push(`${at}: runAsUser 0`);
-    else if (!Number.isInteger(runAsUser) || (runAsUser as number) < 1) v.push(`${at}: runAsUser must be a numeric non-root uid (the kubelet cannot verify a named image user)`);
+    else if (!Number.isInteger(runAsUser) || (runAsUser as number) < 1)
+      v.push(`${at}: runAsUser must be a numeric non-root uid (the kubelet cannot verify a named image user)`);
     const seccomp = sc.seccompProfile?.type ?? psc.seccompProfile?.type;
     if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') v.push(`${at}: seccompProfile must be RuntimeDefault or Localhost (got ${seccomp ?? 'none'})`);
     const drop = sc.capabilities?.drop ?? [];
@@ -208,7 +218,8 @@ export function podSecurityViolations(obj: K8sObject): string[] {
 
 function checkSeLinuxAppArmor(sc: SecurityContext, at: string, v: string[]): void {
   const se = sc.seLinuxOptions;
-  if (se?.type !== undefined && !['container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t', ''].includes(se.type)) v.push(`${at}: seLinuxOptions.type ${se.type}`);
+  if (se?.type !== undefined && !['container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t', ''].includes(se.type))
+    v.push(`${at}: seLinuxOptions.type ${se.type}`);
   if (se?.user || se?.role) v.push(`${at}: seLinuxOptions user/role set`);
   if (sc.appArmorProfile?.type === 'Unconfined') v.push(`${at}: appArmorProfile Unconfined`);
 }

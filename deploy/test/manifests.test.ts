@@ -20,7 +20,9 @@ const BASE = join(K8S, 'base');
 const OVERLAY = join(K8S, 'overlays', 'example');
 
 if (!kubectlAvailable()) {
-  throw new Error('kubectl is needed to render the manifests (kubectl kustomize): install it (Debian: apt-get install kubectl from the Kubernetes apt repository) or set KUBECTL=/path/to/kubectl');
+  throw new Error(
+    'kubectl is needed to render the manifests (kubectl kustomize): install it (Debian: apt-get install kubectl from the Kubernetes apt repository) or set KUBECTL=/path/to/kubectl',
+  );
 }
 
 /** The example overlay, rendered from a copy whose env files hold `secrets` (the real ones are git-ignored). */
@@ -134,9 +136,29 @@ describe('the checks catch a broken manifest', () => {
     ['no drop ALL', (p) => delete p.containers[0]!.securityContext!.capabilities, /drop ALL/],
     ['an added capability', (p) => (p.containers[0]!.securityContext!.capabilities = { drop: ['ALL'], add: ['NET_ADMIN'] }), /NET_ADMIN/],
     ['root', (p) => (p.containers[0]!.securityContext!.runAsUser = 0), /runAsUser 0/],
-    ['a named image user only', (p) => { delete p.containers[0]!.securityContext!.runAsUser; delete p.securityContext!.runAsUser; }, /numeric/],
-    ['runAsNonRoot off', (p) => { p.containers[0]!.securityContext!.runAsNonRoot = false; }, /runAsNonRoot/],
-    ['no seccomp profile', (p) => { delete p.containers[0]!.securityContext!.seccompProfile; delete p.securityContext!.seccompProfile; }, /seccompProfile/],
+    [
+      'a named image user only',
+      (p) => {
+        delete p.containers[0]!.securityContext!.runAsUser;
+        delete p.securityContext!.runAsUser;
+      },
+      /numeric/,
+    ],
+    [
+      'runAsNonRoot off',
+      (p) => {
+        p.containers[0]!.securityContext!.runAsNonRoot = false;
+      },
+      /runAsNonRoot/,
+    ],
+    [
+      'no seccomp profile',
+      (p) => {
+        delete p.containers[0]!.securityContext!.seccompProfile;
+        delete p.securityContext!.seccompProfile;
+      },
+      /seccompProfile/,
+    ],
     ['seccomp Unconfined', (p) => (p.containers[0]!.securityContext!.seccompProfile = { type: 'Unconfined' }), /seccompProfile/],
     ['a writable root filesystem', (p) => (p.containers[0]!.securityContext!.readOnlyRootFilesystem = false), /readOnlyRootFilesystem/],
     ['no limits', (p) => delete p.containers[0]!.resources!.limits, /limits/],
@@ -144,7 +166,7 @@ describe('the checks catch a broken manifest', () => {
   ];
 
   it.each(breakages)('rejects %s', (_what, breakIt, expected) => {
-    const broken = structuredClone(gateway) as K8sObject;
+    const broken = structuredClone<K8sObject>(gateway);
     expect(podSecurityViolations(broken)).toEqual([]);
     breakIt(podSpecOf(broken) as PodSpec & Record<string, any>);
     const violations = podSecurityViolations(broken);
@@ -153,19 +175,26 @@ describe('the checks catch a broken manifest', () => {
   });
 
   it('rejects a schema error (a named user where a uid belongs, a missing container name)', () => {
-    const broken = structuredClone(gateway) as K8sObject;
+    const broken = structuredClone<K8sObject>(gateway);
     (podSpecOf(broken)!.containers[0]!.securityContext as Record<string, unknown>).runAsUser = 'node';
     expect(schemaProblem(broken)).toMatch(/runAsUser must be integer/);
-    const unnamed = structuredClone(gateway) as K8sObject;
+    const unnamed = structuredClone<K8sObject>(gateway);
     delete (podSpecOf(unnamed)!.containers[0] as Partial<{ name: string }>).name;
     expect(schemaProblem(unnamed)).toMatch(/must have required property '?name'?/);
   });
 
   it('flags the example secrets when someone renders them, and the config refuses them in production', () => {
     const rendered = renderOverlay(EXAMPLE_SECRETS).filter((o) => o.kind === 'Secret');
-    const values = rendered.flatMap((s) => Object.entries(s.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')] as const));
+    const values = rendered.flatMap((s) =>
+      Object.entries(s.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')] as const),
+    );
     const env = Object.fromEntries(values);
-    expect(values.filter(([, v]) => isExampleSecret(v)).map(([k]) => k).sort()).toEqual(['ADMIN_BOOTSTRAP_KEY', 'ADMIN_JWT_SECRET', 'DATABASE_URL', 'JWT_SECRET']);
+    expect(
+      values
+        .filter(([, v]) => isExampleSecret(v))
+        .map(([k]) => k)
+        .sort(),
+    ).toEqual(['ADMIN_BOOTSTRAP_KEY', 'ADMIN_JWT_SECRET', 'DATABASE_URL', 'JWT_SECRET']);
     expect(() => loadConfig({ ...env, NODE_ENV: 'production', NODE_ID: 'gateway-0' })).toThrow(/JWT_SECRET: holds an example/);
     expect(() => loadAdminConfig({ ...env, NODE_ENV: 'production', NODE_ID: 'admin-0', BUS: 'rocketmq' })).toThrow(/DATABASE_URL: holds an example/);
   });
@@ -179,7 +208,9 @@ describe('secrets are never deployed from examples', () => {
   });
 
   it('the overlay generates its Secrets from git-ignored env files', () => {
-    const kustomization = parseYamlDocument(readFileSync(join(OVERLAY, 'kustomization.yaml'), 'utf8')) as { secretGenerator: { name: string; envs: string[] }[] };
+    const kustomization = parseYamlDocument(readFileSync(join(OVERLAY, 'kustomization.yaml'), 'utf8')) as {
+      secretGenerator: { name: string; envs: string[] }[];
+    };
     const envs = kustomization.secretGenerator.flatMap((g) => g.envs);
     expect(envs.sort()).toEqual(['admin.env', 'gateway.env']);
     expect(readFileSync(join(DEPLOY, '..', '.gitignore'), 'utf8')).toMatch(/^deploy\/k8s\/\*\*\/\*\.env$/m);
@@ -218,7 +249,9 @@ describe('the pods', () => {
     const keys = (pod.topologySpreadConstraints ?? []).map((t) => t.topologyKey).sort();
     expect(keys).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
     for (const t of pod.topologySpreadConstraints ?? []) expect(t.labelSelector?.matchLabels).toEqual(labels);
-    const pdbs = base.filter((o) => o.kind === 'PodDisruptionBudget' && JSON.stringify((o.spec as { selector: unknown }).selector) === JSON.stringify({ matchLabels: labels }));
+    const pdbs = base.filter(
+      (o) => o.kind === 'PodDisruptionBudget' && JSON.stringify((o.spec as { selector: unknown }).selector) === JSON.stringify({ matchLabels: labels }),
+    );
     expect(pdbs).toHaveLength(1);
   });
 });
@@ -250,7 +283,9 @@ describe('the drain fits the grace period (settings from the manifests, else the
       scaleTargetRef: { kind: string; name: string };
       minReplicas: number;
       metrics: { type: string; resource?: { name: string } }[];
-      behavior: { scaleDown: { stabilizationWindowSeconds: number; policies: { type: string; value: number; periodSeconds: number }[]; selectPolicy?: string } };
+      behavior: {
+        scaleDown: { stabilizationWindowSeconds: number; policies: { type: string; value: number; periodSeconds: number }[]; selectPolicy?: string };
+      };
     };
     expect(hpa.scaleTargetRef).toMatchObject({ kind: 'StatefulSet', name: 'gateway' });
     expect(hpa.minReplicas).toBeGreaterThanOrEqual(2);
@@ -283,7 +318,8 @@ describe('the trust boundary', () => {
   const policies = base.filter((o) => o.kind === 'NetworkPolicy');
   const policy = (name: string) => find(base, 'NetworkPolicy', name).spec as { podSelector: object; policyTypes: string[]; ingress?: any[]; egress?: any[] };
   const ports = (rules: any[] | undefined) => (rules ?? []).flatMap((r) => (r.ports ?? []).map((p: { port: number | string }) => p.port));
-  const fromNamespaces = (rules: any[] | undefined) => (rules ?? []).flatMap((r) => (r.from ?? []).map((f: any) => f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']).filter(Boolean));
+  const fromNamespaces = (rules: any[] | undefined) =>
+    (rules ?? []).flatMap((r) => (r.from ?? []).map((f: any) => f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']).filter(Boolean));
 
   it('denies everything by default and allows DNS', () => {
     expect(policy('default-deny')).toMatchObject({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });

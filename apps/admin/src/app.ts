@@ -95,7 +95,10 @@ export async function adminReadiness(ds: DataSource, cluster: ClusterPort, timeo
   if (ds.isInitialized) {
     let timer: NodeJS.Timeout | undefined;
     database = await Promise.race([
-      ds.query('SELECT 1').then(() => true, () => false),
+      ds.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
       new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), timeoutMs);
       }),

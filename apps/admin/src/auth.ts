@@ -71,7 +71,13 @@ function sameHash(a: string, b: string): boolean {
  */
 export function installAuth(app: FastifyInstance, ds: DataSource, options: { adminJwtSecret: string | undefined; bootstrapKey: string | undefined }): void {
   const verify: ((token: string) => unknown) | undefined = options.adminJwtSecret
-    ? (createVerifier({ key: options.adminJwtSecret, algorithms: ['HS256'], allowedAud: ADMIN_AUDIENCE, requiredClaims: ['aud', 'exp', 'sub', 'role'], clockTolerance: 5000 }) as (token: string) => unknown)
+    ? (createVerifier({
+        key: options.adminJwtSecret,
+        algorithms: ['HS256'],
+        allowedAud: ADMIN_AUDIENCE,
+        requiredClaims: ['aud', 'exp', 'sub', 'role'],
+        clockTolerance: 5000,
+      }) as (token: string) => unknown)
     : undefined;
   const bootstrapHash = options.bootstrapKey ? hashSecret(options.bootstrapKey) : undefined;
 
@@ -99,7 +105,10 @@ export function installAuth(app: FastifyInstance, ds: DataSource, options: { adm
       const now = Date.now();
       if (row.lastUsedAt === null || now - row.lastUsedAt > 60_000) {
         // At most one write a minute per key; a failure here must not fail the request.
-        void ds.getRepository(ApiKeyEntity).update({ id: row.id }, { lastUsedAt: now }).catch(() => undefined);
+        void ds
+          .getRepository(ApiKeyEntity)
+          .update({ id: row.id }, { lastUsedAt: now })
+          .catch(() => undefined);
       }
       return { actor: `key:${row.id}`, role: row.role };
     }

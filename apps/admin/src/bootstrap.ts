@@ -22,11 +22,22 @@ export async function ensureBootstrapKey(ds: DataSource, key: string | undefined
     if (!row || row.revokedAt !== null) return;
     const revokedAt = Date.now();
     await repo.update({ id: BOOTSTRAP_KEY_ID }, { revokedAt });
-    log?.info({ keyId: BOOTSTRAP_KEY_ID, revokedAt: new Date(revokedAt).toISOString() }, 'bootstrap key retired: ADMIN_BOOTSTRAP_KEY is unset, key id bootstrap revoked');
+    log?.info(
+      { keyId: BOOTSTRAP_KEY_ID, revokedAt: new Date(revokedAt).toISOString() },
+      'bootstrap key retired: ADMIN_BOOTSTRAP_KEY is unset, key id bootstrap revoked',
+    );
     return;
   }
   const hash = hashSecret(key);
   if (row && row.hash === hash && row.revokedAt === null) return;
-  await repo.save(repo.create({ id: BOOTSTRAP_KEY_ID, name: 'ADMIN_BOOTSTRAP_KEY', role: 'admin', hash, createdAt: Date.now(), lastUsedAt: null, revokedAt: null }));
-  if (row) log?.info({ keyId: BOOTSTRAP_KEY_ID }, row.hash === hash ? 'bootstrap key active again: ADMIN_BOOTSTRAP_KEY is set, key id bootstrap no longer revoked' : 'bootstrap key replaced: ADMIN_BOOTSTRAP_KEY has changed, key id bootstrap holds the new one');
+  await repo.save(
+    repo.create({ id: BOOTSTRAP_KEY_ID, name: 'ADMIN_BOOTSTRAP_KEY', role: 'admin', hash, createdAt: Date.now(), lastUsedAt: null, revokedAt: null }),
+  );
+  if (row)
+    log?.info(
+      { keyId: BOOTSTRAP_KEY_ID },
+      row.hash === hash
+        ? 'bootstrap key active again: ADMIN_BOOTSTRAP_KEY is set, key id bootstrap no longer revoked'
+        : 'bootstrap key replaced: ADMIN_BOOTSTRAP_KEY has changed, key id bootstrap holds the new one',
+    );
 }

@@ -40,9 +40,27 @@ export class ChatArchive {
   ) {
     cluster.onRoomEvent((room, message) => {
       if (message.type === 'chat') {
-        this.add({ roomId: room.id, roomEpoch: room.epoch, seq: message.seq, kind: 'chat', authorId: message.userId, authorName: message.name ?? null, body: message.text, sentAt: message.at });
+        this.add({
+          roomId: room.id,
+          roomEpoch: room.epoch,
+          seq: message.seq,
+          kind: 'chat',
+          authorId: message.userId,
+          authorName: message.name ?? null,
+          body: message.text,
+          sentAt: message.at,
+        });
       } else if (message.type === 'notice') {
-        this.add({ roomId: room.id, roomEpoch: room.epoch, seq: message.seq, kind: 'notice', authorId: null, authorName: null, body: message.text, sentAt: message.at });
+        this.add({
+          roomId: room.id,
+          roomEpoch: room.epoch,
+          seq: message.seq,
+          kind: 'notice',
+          authorId: null,
+          authorName: null,
+          body: message.text,
+          sentAt: message.at,
+        });
       }
     });
   }
@@ -54,7 +72,8 @@ export class ChatArchive {
   private add(row: Row): void {
     if (this.queue.length >= MAX_QUEUED) {
       this.queue.shift();
-      if (this.stats.dropped++ % 1000 === 0) this.log.error({ dropped: this.stats.dropped }, 'chat archive queue full (database away too long): oldest messages dropped');
+      if (this.stats.dropped++ % 1000 === 0)
+        this.log.error({ dropped: this.stats.dropped }, 'chat archive queue full (database away too long): oldest messages dropped');
     }
     this.queue.push(row);
     this.schedule(this.delayMs);
@@ -85,7 +104,8 @@ export class ChatArchive {
       try {
         await this.ds.createQueryBuilder().insert().into(ChatMessageEntity).values(batch).orIgnore().execute();
       } catch (error) {
-        if (this.failures++ === 0) this.log.warn({ err: error, queued: this.queue.length }, 'chat archive cannot write; keeping messages until the database is back');
+        if (this.failures++ === 0)
+          this.log.warn({ err: error, queued: this.queue.length }, 'chat archive cannot write; keeping messages until the database is back');
         return;
       }
       if (this.failures > 0) this.log.info({ queued: this.queue.length }, 'chat archive writing again');

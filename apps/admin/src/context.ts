@@ -39,7 +39,7 @@ export async function audit(
   details: Record<string, unknown> | null = null,
 ): Promise<void> {
   const repo = ctx.ds.getRepository(AuditEntryEntity);
-  await repo.insert(repo.create({ actor: request.principal?.actor ?? 'anonymous', action, targetType, targetId, details, at: Date.now() }) as never);
+  await repo.insert(repo.create({ actor: request.principal?.actor ?? 'anonymous', action, targetType, targetId, details, at: Date.now() }));
 }
 
 /**

@@ -63,11 +63,11 @@ export function installErrorHandling(app: FastifyInstance, stats: { databaseUnav
     const fe = error as FastifyError;
     if (fe.validation && fe.validation.length > 0) {
       const first = fe.validation[0]!;
-      const params = first.params as Record<string, unknown>;
+      const params = first.params;
       let field = `/${fe.validationContext ?? 'body'}${first.instancePath}`;
       if (typeof params.missingProperty === 'string') field += `/${params.missingProperty}`;
       if (typeof params.additionalProperty === 'string') field += `/${params.additionalProperty}`;
-      const what = typeof params.additionalProperty === 'string' ? 'is not allowed' : first.message ?? 'is invalid';
+      const what = typeof params.additionalProperty === 'string' ? 'is not allowed' : (first.message ?? 'is invalid');
       return reply.code(400).send(body('VALIDATION_FAILED', `${field} ${what}`, field));
     }
     if (isDatabaseUnavailable(error)) {
@@ -77,14 +77,18 @@ export function installErrorHandling(app: FastifyInstance, stats: { databaseUnav
     }
     if (error instanceof ClusterUnavailableError) {
       request.log.warn({ err: error }, 'cluster unavailable');
-      return reply.code(503).header('retry-after', '5').send(body('CLUSTER_UNAVAILABLE', `the cluster could not take the action now: ${error.message}`));
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send(body('CLUSTER_UNAVAILABLE', `the cluster could not take the action now: ${error.message}`));
     }
     if (isDuplicateKey(error)) {
       return reply.code(409).send(body('CONFLICT', 'a record with the same unique value exists'));
     }
     // Fastify's own client errors (bad JSON, wrong content type, body too large, ...).
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-      const code = fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'BODY_TOO_LARGE' : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
+      const code =
+        fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'BODY_TOO_LARGE' : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
       return reply.code(fe.statusCode).send(body(code, fe.message));
     }
     request.log.error({ err: error }, 'unexpected error');

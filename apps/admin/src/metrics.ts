@@ -101,4 +101,3 @@ export function registerAdminRoundTrip(registry: Registry, replica: { onRoundTri
   });
   replica.onRoundTrip = (ms) => histogram.observe(ms / 1000);
 }
-

@@ -92,7 +92,10 @@ export async function runAdminServer(config: AdminConfig): Promise<{ close(): Pr
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  log.info({ address: `http://${config.host}:${port}`, bus: config.bus.kind, database: describeDatabaseUrl(config.databaseUrl) }, 'voice-room admin API listening');
+  log.info(
+    { address: `http://${config.host}:${port}`, bus: config.bus.kind, database: describeDatabaseUrl(config.databaseUrl) },
+    'voice-room admin API listening',
+  );
   return {
     port,
     metricsPort,
@@ -121,7 +124,8 @@ if (require.main === module) {
     checkDatabaseUrl(config.databaseUrl);
   } catch (error) {
     if (error instanceof ConfigError) exitOnStartFailure('admin', EXIT_CONFIG, `${error.message} (see docs/configuration.md)`);
-    if (error instanceof DatabaseUrlError) exitOnStartFailure('admin', EXIT_CONFIG, `invalid configuration: DATABASE_URL: ${error.message} (see docs/configuration.md)`);
+    if (error instanceof DatabaseUrlError)
+      exitOnStartFailure('admin', EXIT_CONFIG, `invalid configuration: DATABASE_URL: ${error.message} (see docs/configuration.md)`);
     exitOnStartFailure('admin', EXIT_START_FAILED, `failed to start: ${errorMessage(error)}`);
   }
   runAdminServer(config).then(
@@ -133,13 +137,17 @@ if (require.main === module) {
         process.stderr.write(`${signal}: admin API shutting down\n`);
         const timer = setTimeout(() => process.exit(1), 10_000);
         timer.unref();
-        server.close().then(() => process.exit(0), () => process.exit(1));
+        server.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     },
     (error: unknown) => {
-      if (error instanceof DatabaseUrlError) exitOnStartFailure('admin', EXIT_CONFIG, `invalid configuration: DATABASE_URL: ${error.message} (see docs/configuration.md)`);
+      if (error instanceof DatabaseUrlError)
+        exitOnStartFailure('admin', EXIT_CONFIG, `invalid configuration: DATABASE_URL: ${error.message} (see docs/configuration.md)`);
       if (error instanceof ListenError) exitOnStartFailure('admin', EXIT_START_FAILED, error.message);
       exitOnStartFailure('admin', EXIT_START_FAILED, `failed to start: ${errorMessage(error)}`);
     },

@@ -41,7 +41,14 @@ describe('admin API on MariaDB (inject)', () => {
     await waitFor('the observer to be live', () => node.isLive());
     app = createAdminFastify({ loggerInstance: log });
     const admin = await registerAdmin(app, {
-      config: { rooms: { capacity: 50, seats: 8 }, tokenMaxTtlSeconds: 86400, jwtSecret: TEST_JWT_SECRET, adminJwtSecret: ADMIN_JWT_SECRET, bootstrapKey: BOOTSTRAP, dbTimeoutMs: 1000 },
+      config: {
+        rooms: { capacity: 50, seats: 8 },
+        tokenMaxTtlSeconds: 86400,
+        jwtSecret: TEST_JWT_SECRET,
+        adminJwtSecret: ADMIN_JWT_SECRET,
+        bootstrapKey: BOOTSTRAP,
+        dbTimeoutMs: 1000,
+      },
       ds,
       cluster: node,
     });
@@ -63,16 +70,30 @@ describe('admin API on MariaDB (inject)', () => {
   }
 
   it('requires credentials on every route but health and docs: 401 without or with wrong ones, 403 for a lower role', async () => {
-    for (const [method, url] of [['GET', '/v1/rooms'], ['POST', '/v1/rooms'], ['GET', '/v1/stats'], ['DELETE', '/v1/bans/1'], ['GET', '/v1/audit']] as const) {
+    for (const [method, url] of [
+      ['GET', '/v1/rooms'],
+      ['POST', '/v1/rooms'],
+      ['GET', '/v1/stats'],
+      ['DELETE', '/v1/bans/1'],
+      ['GET', '/v1/audit'],
+    ] as const) {
       const res = await app.inject({ method, url });
       expect([url, res.statusCode, res.json().error.code]).toEqual([url, 401, 'UNAUTHENTICATED']);
     }
     const wrong = await app.inject({ method: 'GET', url: '/v1/rooms', headers: auth('vrk_nope_nope') });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.json().error.code).toBe('INVALID_CREDENTIALS');
-    const forged = await app.inject({ method: 'GET', url: '/v1/rooms', headers: auth(createSigner({ key: 'another-key-entirely-0123456789abcd', aud: ADMIN_AUDIENCE })({ sub: 'eve', role: 'admin' })) });
+    const forged = await app.inject({
+      method: 'GET',
+      url: '/v1/rooms',
+      headers: auth(createSigner({ key: 'another-key-entirely-0123456789abcd', aud: ADMIN_AUDIENCE })({ sub: 'eve', role: 'admin' })),
+    });
     expect(forged.statusCode).toBe(401);
-    const expired = await app.inject({ method: 'GET', url: '/v1/rooms', headers: auth(createSigner({ key: ADMIN_JWT_SECRET, aud: ADMIN_AUDIENCE })({ sub: 'old', role: 'admin', exp: Math.floor(Date.now() / 1000) - 60 })) });
+    const expired = await app.inject({
+      method: 'GET',
+      url: '/v1/rooms',
+      headers: auth(createSigner({ key: ADMIN_JWT_SECRET, aud: ADMIN_AUDIENCE })({ sub: 'old', role: 'admin', exp: Math.floor(Date.now() / 1000) - 60 })),
+    });
     expect(expired.json().error.code).toBe('TOKEN_EXPIRED');
     // A viewer key (created by the bootstrap admin) reads but cannot change anything.
     const created = await app.inject({ method: 'POST', url: '/v1/api-keys', headers: auth(), payload: { name: 'dashboard', role: 'viewer' } });
@@ -141,7 +162,10 @@ describe('admin API on MariaDB (inject)', () => {
     expect([gone.statusCode, gone.json().error.code]).toEqual([404, 'ROOM_NOT_FOUND']);
 
     const audit = await app.inject({ method: 'GET', url: '/v1/audit?targetType=room&targetId=lobby', headers: auth() });
-    expect(audit.json().items.map((e: { action: string; actor: string }) => `${e.actor} ${e.action}`)).toEqual(['key:bootstrap room.update', 'jwt:ops room.create']);
+    expect(audit.json().items.map((e: { action: string; actor: string }) => `${e.actor} ${e.action}`)).toEqual([
+      'key:bootstrap room.update',
+      'jwt:ops room.create',
+    ]);
   });
 
   it('rejects malformed input with 400 naming the field, and unknown ids with 404, in one error shape', async () => {
@@ -185,13 +209,23 @@ describe('admin API on MariaDB (inject)', () => {
   });
 
   it('issues join tokens the gateway accepts, and refuses them to a banned user until the ban is lifted', async () => {
-    const res = await app.inject({ method: 'POST', url: '/v1/rooms/lobby/tokens', headers: auth(), payload: { userId: 'carol', role: 'listener', name: 'Carol', ttlSeconds: 600 } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/rooms/lobby/tokens',
+      headers: auth(),
+      payload: { userId: 'carol', role: 'listener', name: 'Carol', ttlSeconds: 600 },
+    });
     expect(res.statusCode).toBe(201);
     const verified = createTokenService(TEST_JWT_SECRET).verify(res.json().token);
     expect(verified).toMatchObject({ ok: true, claims: { userId: 'carol', room: 'lobby', role: 'listener', name: 'Carol' } });
     expect(Math.abs(Date.parse(res.json().expiresAt) - (Date.now() + 600_000))).toBeLessThan(5000);
 
-    const ban = await app.inject({ method: 'POST', url: '/v1/bans', headers: auth(), payload: { userId: 'carol', roomId: 'lobby', durationSeconds: 3600, reason: 'spam' } });
+    const ban = await app.inject({
+      method: 'POST',
+      url: '/v1/bans',
+      headers: auth(),
+      payload: { userId: 'carol', roomId: 'lobby', durationSeconds: 3600, reason: 'spam' },
+    });
     expect(ban.statusCode).toBe(201);
     expect(ban.json()).toMatchObject({ userId: 'carol', roomId: 'lobby', reason: 'spam', active: true, createdBy: 'key:bootstrap' });
     expect(node.state.bannedUntil('lobby' as RoomId, 'carol' as UserId)).toBe(Date.parse(ban.json().expiresAt));
@@ -205,7 +239,9 @@ describe('admin API on MariaDB (inject)', () => {
     expect(node.state.bannedUntil('lobby' as RoomId, 'carol' as UserId)).toBeUndefined();
     expect((await app.inject({ method: 'DELETE', url: `/v1/bans/${ban.json().id}`, headers: auth() })).json().error.code).toBe('BAN_ALREADY_LIFTED');
     expect((await app.inject({ method: 'GET', url: '/v1/bans?userId=carol&active=true', headers: auth() })).json().items).toEqual([]);
-    expect((await app.inject({ method: 'GET', url: '/v1/bans?userId=carol&active=false', headers: auth() })).json().items.map((b: { id: number }) => b.id)).toEqual([ban.json().id]);
+    expect(
+      (await app.inject({ method: 'GET', url: '/v1/bans?userId=carol&active=false', headers: auth() })).json().items.map((b: { id: number }) => b.id),
+    ).toEqual([ban.json().id]);
     expect((await app.inject({ method: 'POST', url: '/v1/rooms/lobby/tokens', headers: auth(), payload: { userId: 'carol' } })).statusCode).toBe(201);
   });
 
@@ -217,10 +253,12 @@ describe('admin API on MariaDB (inject)', () => {
     await join('eli', 'listener');
     await waitFor('both members in the state', () => node.state.rooms.get(room)?.members.size === 2);
     const members = await app.inject({ method: 'GET', url: '/v1/rooms/lobby/members', headers: auth() });
-    expect(members.json().items.map((m: { userId: string; role: string; node: string }) => `${m.userId}:${m.role}:${m.node}`).sort()).toEqual([
-      'dora:host:admin-test',
-      'eli:listener:admin-test',
-    ]);
+    expect(
+      members
+        .json()
+        .items.map((m: { userId: string; role: string; node: string }) => `${m.userId}:${m.role}:${m.node}`)
+        .sort(),
+    ).toEqual(['dora:host:admin-test', 'eli:listener:admin-test']);
     const sid = node.state.rooms.get(room)!.byUser.get('dora' as UserId)!.sid;
     for (let i = 1; i <= 5; i++) await node.replica.publish({ t: 'cmd', req: `c${i}`, room, by: sid, cmd: { type: 'chat', text: `message ${i} 🎙️` } });
     const emoji = await app.inject({ method: 'POST', url: '/v1/rooms/lobby/notices', headers: auth(), payload: { text: '🎙️'.repeat(400) } });
@@ -232,7 +270,10 @@ describe('admin API on MariaDB (inject)', () => {
     expect(promote.statusCode).toBe(200);
     expect(node.state.rooms.get(room)!.byUser.get('eli' as UserId)!.role).toBe('speaker');
 
-    await waitFor('6 messages archived', async () => (await app.inject({ method: 'GET', url: '/v1/rooms/lobby/stats', headers: auth() })).json().messages === 6);
+    await waitFor(
+      '6 messages archived',
+      async () => (await app.inject({ method: 'GET', url: '/v1/rooms/lobby/stats', headers: auth() })).json().messages === 6,
+    );
     const first = await app.inject({ method: 'GET', url: '/v1/rooms/lobby/messages?limit=4', headers: auth() });
     const page = first.json();
     expect(page.items.map((m: { text: string }) => m.text)).toEqual(['be nice', 'message 5 🎙️', 'message 4 🎙️', 'message 3 🎙️']);
@@ -269,27 +310,67 @@ describe('admin API on MariaDB (inject)', () => {
     // An API key needs the database to be checked: also 503, not 401.
     expect((await app.inject({ method: 'GET', url: '/v1/rooms', headers: auth('vrk_abc_def') })).statusCode).toBe(503);
     const sid = node.state.rooms.get('lobby' as RoomId)!.byUser.get('dora' as UserId)!.sid;
-    await node.replica.publish({ t: 'cmd', req: 'outage-chat', room: 'lobby' as RoomId, by: sid, cmd: { type: 'chat', text: 'said while the database was down' } });
+    await node.replica.publish({
+      t: 'cmd',
+      req: 'outage-chat',
+      room: 'lobby' as RoomId,
+      by: sid,
+      cmd: { type: 'chat', text: 'said while the database was down' },
+    });
     await new Promise((r) => setTimeout(r, 300));
     proxy.restore();
-    await waitFor('the API to answer again', async () => (await app.inject({ method: 'GET', url: '/v1/rooms', headers: auth(admin) })).statusCode === 200, 20_000);
-    await waitFor('the queued chat to be stored', async () => {
-      const res = await app.inject({ method: 'GET', url: '/v1/rooms/lobby/messages?limit=1', headers: auth(admin) });
-      return res.json().items[0]?.text === 'said while the database was down';
-    }, 20_000);
+    await waitFor(
+      'the API to answer again',
+      async () => (await app.inject({ method: 'GET', url: '/v1/rooms', headers: auth(admin) })).statusCode === 200,
+      20_000,
+    );
+    await waitFor(
+      'the queued chat to be stored',
+      async () => {
+        const res = await app.inject({ method: 'GET', url: '/v1/rooms/lobby/messages?limit=1', headers: auth(admin) });
+        return res.json().items[0]?.text === 'said while the database was down';
+      },
+      20_000,
+    );
   });
 
   it('answers every route with a 4xx, never a 500, whatever the body, query or path holds', async () => {
     const routes: [string, string][] = [
-      ['POST', '/v1/rooms'], ['GET', '/v1/rooms'], ['GET', '/v1/rooms/{id}'], ['PATCH', '/v1/rooms/{id}'], ['POST', '/v1/rooms/{id}/close'],
-      ['POST', '/v1/rooms/{id}/open'], ['DELETE', '/v1/rooms/{id}'], ['GET', '/v1/rooms/{id}/members'], ['POST', '/v1/rooms/{id}/members/{id}/kick'],
-      ['POST', '/v1/rooms/{id}/members/{id}/mute'], ['PUT', '/v1/rooms/{id}/members/{id}/role'], ['POST', '/v1/rooms/{id}/notices'],
-      ['POST', '/v1/bans'], ['GET', '/v1/bans'], ['DELETE', '/v1/bans/{id}'], ['POST', '/v1/rooms/{id}/tokens'], ['GET', '/v1/rooms/{id}/messages'],
-      ['GET', '/v1/stats'], ['GET', '/v1/rooms/{id}/stats'], ['POST', '/v1/api-keys'], ['DELETE', '/v1/api-keys/{id}'], ['GET', '/v1/audit'],
+      ['POST', '/v1/rooms'],
+      ['GET', '/v1/rooms'],
+      ['GET', '/v1/rooms/{id}'],
+      ['PATCH', '/v1/rooms/{id}'],
+      ['POST', '/v1/rooms/{id}/close'],
+      ['POST', '/v1/rooms/{id}/open'],
+      ['DELETE', '/v1/rooms/{id}'],
+      ['GET', '/v1/rooms/{id}/members'],
+      ['POST', '/v1/rooms/{id}/members/{id}/kick'],
+      ['POST', '/v1/rooms/{id}/members/{id}/mute'],
+      ['PUT', '/v1/rooms/{id}/members/{id}/role'],
+      ['POST', '/v1/rooms/{id}/notices'],
+      ['POST', '/v1/bans'],
+      ['GET', '/v1/bans'],
+      ['DELETE', '/v1/bans/{id}'],
+      ['POST', '/v1/rooms/{id}/tokens'],
+      ['GET', '/v1/rooms/{id}/messages'],
+      ['GET', '/v1/stats'],
+      ['GET', '/v1/rooms/{id}/stats'],
+      ['POST', '/v1/api-keys'],
+      ['DELETE', '/v1/api-keys/{id}'],
+      ['GET', '/v1/audit'],
     ];
     const ids = ['%00', '..%2F..', 'x'.repeat(300), '%F0%9F%8E%99', '-1', '1e309', 'lobby'];
-    const bodies: unknown[] = [null, [], 'text', 12, true, { __proto__: { role: 'admin' } }, { name: { deep: [1, { x: null }] } }, { userId: 'a'.repeat(10_000) },
-      { name: '\u0000\ud800', capacity: 1.5, seats: '3', role: null, muted: 0, text: '', durationSeconds: 1e20 }];
+    const bodies: unknown[] = [
+      null,
+      [],
+      'text',
+      12,
+      true,
+      { __proto__: { role: 'admin' } },
+      { name: { deep: [1, { x: null }] } },
+      { userId: 'a'.repeat(10_000) },
+      { name: '\u0000\ud800', capacity: 1.5, seats: '3', role: null, muted: 0, text: '', durationSeconds: 1e20 },
+    ];
     const queries = ['', '?limit=-1', '?limit=abc&offset=1e400', '?before=0', '?status=maybe', '?active=perhaps&userId=%00', '?limit=1&limit=2'];
     let checked = 0;
     for (const [method, template] of routes) {

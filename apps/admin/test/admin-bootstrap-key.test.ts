@@ -41,13 +41,24 @@ describe('ADMIN_BOOTSTRAP_KEY across restarts (MariaDB, inject)', () => {
     const silent = pino({ level: 'silent' });
     const ds = createDataSource({ url: db.url, connectTimeoutMs: 1000 });
     const bus = createBus('bootkey-test' as NodeId, { kind: 'memory' }, silent);
-    const node = new ObserverNode('bootkey-test' as NodeId, { bus, log: silent, beatIntervalMs: 200, timeoutMs: 2000, syncTimeoutMs: 300, requestTimeoutMs: 3000 }, silent);
+    const node = new ObserverNode(
+      'bootkey-test' as NodeId,
+      { bus, log: silent, beatIntervalMs: 200, timeoutMs: 2000, syncTimeoutMs: 300, requestTimeoutMs: 3000 },
+      silent,
+    );
     await bus.start(node);
     node.replica.start();
     await waitFor('the observer to be live', () => node.isLive());
     const app = createAdminFastify({ loggerInstance: silent });
     const admin = await registerAdmin(app, {
-      config: { rooms: { capacity: 50, seats: 8 }, tokenMaxTtlSeconds: 86400, jwtSecret: TEST_JWT_SECRET, adminJwtSecret: undefined, bootstrapKey, dbTimeoutMs: 1000 },
+      config: {
+        rooms: { capacity: 50, seats: 8 },
+        tokenMaxTtlSeconds: 86400,
+        jwtSecret: TEST_JWT_SECRET,
+        adminJwtSecret: undefined,
+        bootstrapKey,
+        dbTimeoutMs: 1000,
+      },
       ds,
       cluster: node,
     });
@@ -77,7 +88,12 @@ describe('ADMIN_BOOTSTRAP_KEY across restarts (MariaDB, inject)', () => {
   }
   /** The statuses of a key in every form: raw and `vrk_bootstrap_` with Bearer, and raw with X-API-Key. */
   async function forms(app: FastifyInstance, key: string): Promise<number[]> {
-    return [await status(app, bearer(key)), await status(app, bearer(`vrk_bootstrap_${key}`)), await status(app, { 'x-api-key': key }), await status(app, { 'x-api-key': `vrk_bootstrap_${key}` })];
+    return [
+      await status(app, bearer(key)),
+      await status(app, bearer(`vrk_bootstrap_${key}`)),
+      await status(app, { 'x-api-key': key }),
+      await status(app, { 'x-api-key': `vrk_bootstrap_${key}` }),
+    ];
   }
   async function bootstrapRow(app: FastifyInstance): Promise<{ revokedAt: string | null } | undefined> {
     const list = await app.inject({ method: 'GET', url: '/v1/api-keys', headers: bearer(adminKey) });

@@ -164,14 +164,19 @@ describe('admin actions reach members on every gateway', () => {
     expect((await api('POST', `/v1/rooms/${room}/notices`, { text: 'welcome' })).status).toBe(200);
     expect((await api('POST', `/v1/rooms/${room}/members/gus/mute`, { muted: true })).status).toBe(200);
     for (const c of [host, guest]) {
-      await waitFor('the notice and the mute at both', () =>
-        c.roomEvents.some((e) => e.endsWith(':notice:welcome')) && c.roomEvents.some((e) => e.endsWith(':members_updated:mute/gus')),
+      await waitFor(
+        'the notice and the mute at both',
+        () => c.roomEvents.some((e) => e.endsWith(':notice:welcome')) && c.roomEvents.some((e) => e.endsWith(':members_updated:mute/gus')),
       );
     }
     expect(host.updates.at(-1)).toMatchObject({ by: 0, members: [{ userId: 'gus', muted: true }] });
     await waitFor('the history to hold all 5', async () => (await api('GET', `/v1/rooms/${room}/messages`)).json.items.length === 5);
     const history = (await api('GET', `/v1/rooms/${room}/messages?limit=3`)).json;
-    expect(history.items.map((m: { text: string; userId: string | null }) => `${m.userId}:${m.text}`)).toEqual(['null:welcome', 'gus:hi from node 2', 'hana:hello 3 from node 1 ✨']);
+    expect(history.items.map((m: { text: string; userId: string | null }) => `${m.userId}:${m.text}`)).toEqual([
+      'null:welcome',
+      'gus:hi from node 2',
+      'hana:hello 3 from node 1 ✨',
+    ]);
     const rest = (await api('GET', `/v1/rooms/${room}/messages?limit=3&before=${history.nextBefore}`)).json;
     expect(rest.items.map((m: { text: string }) => m.text)).toEqual(['hello 2 from node 1 ✨', 'hello 1 from node 1 ✨']);
   });
@@ -197,8 +202,14 @@ describe('admin actions reach members on every gateway', () => {
     const restoredAt = Date.now();
     await waitFor('the API back', async () => (await api('GET', '/v1/rooms')).status === 200, 30_000);
     const apiBack = Date.now() - restoredAt;
-    await waitFor('the outage chat stored', async () => (await api('GET', `/v1/rooms/${room}/messages`)).json.items.some((m: { text: string }) => m.text === 'during the outage'), 30_000);
-    process.stdout.write(`FAULT-FIGURE ${JSON.stringify({ fault: 'database stopped under the admin API', apiBackAfterRestoreMs: apiBack, historyCaughtUpAfterRestoreMs: Date.now() - restoredAt })}\n`);
+    await waitFor(
+      'the outage chat stored',
+      async () => (await api('GET', `/v1/rooms/${room}/messages`)).json.items.some((m: { text: string }) => m.text === 'during the outage'),
+      30_000,
+    );
+    process.stdout.write(
+      `FAULT-FIGURE ${JSON.stringify({ fault: 'database stopped under the admin API', apiBackAfterRestoreMs: apiBack, historyCaughtUpAfterRestoreMs: Date.now() - restoredAt })}\n`,
+    );
     expect(admin.alive).toBe(true);
     // What operators see on /metrics: the 503s, and the archive caught up.
     const metrics = await (await fetch(`${admin.httpUrl}/metrics`)).text();
@@ -207,4 +218,3 @@ describe('admin actions reach members on every gateway', () => {
     expect(metrics).toMatch(/voiceroom_admin_cluster_live\{[^}]*\} 1\n/);
   });
 });
-

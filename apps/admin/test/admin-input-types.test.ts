@@ -62,6 +62,7 @@ describe.each([
     () =>
       Fastify({
         // Typed as the gateway passes it (FastifyServerOptions' logger), so the instance is a plain FastifyInstance.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- it picks Fastify's Logger type parameter
         loggerInstance: pino({ level: 'silent' }) as FastifyBaseLogger,
         frameworkErrors,
         routerOptions: { maxParamLength: 1000 },
@@ -88,7 +89,14 @@ describe.each([
     await waitFor('the observer to be live', () => node.isLive());
     app = makeApp();
     const admin = await registerAdmin(app, {
-      config: { rooms: { capacity: 50, seats: 8 }, tokenMaxTtlSeconds: 86400, jwtSecret: TEST_JWT_SECRET, adminJwtSecret: undefined, bootstrapKey: BOOTSTRAP, dbTimeoutMs: 1000 },
+      config: {
+        rooms: { capacity: 50, seats: 8 },
+        tokenMaxTtlSeconds: 86400,
+        jwtSecret: TEST_JWT_SECRET,
+        adminJwtSecret: undefined,
+        bootstrapKey: BOOTSTRAP,
+        dbTimeoutMs: 1000,
+      },
       ds,
       cluster: node,
     });
@@ -106,9 +114,7 @@ describe.each([
     await db?.drop();
   });
 
-  const cases = BODY_ROUTES.flatMap((route) =>
-    Object.entries(route.wrong).flatMap(([field, values]) => values.map((value) => ({ ...route, field, value }))),
-  );
+  const cases = BODY_ROUTES.flatMap((route) => Object.entries(route.wrong).flatMap(([field, values]) => values.map((value) => ({ ...route, field, value }))));
 
   it(`refuses a wrong JSON type in every body field of every route (${cases.length} cases) with 400 VALIDATION_FAILED naming the field`, async () => {
     const got: string[] = [];
@@ -136,7 +142,12 @@ describe.each([
   });
 
   it('takes the valid bodies as before', async () => {
-    const room = await app.inject({ method: 'POST', url: '/v1/rooms', headers: auth, payload: { id: 'typed', name: 'Typed', capacity: 5, seats: 2, settings: { topic: 'x' } } });
+    const room = await app.inject({
+      method: 'POST',
+      url: '/v1/rooms',
+      headers: auth,
+      payload: { id: 'typed', name: 'Typed', capacity: 5, seats: 2, settings: { topic: 'x' } },
+    });
     expect([room.statusCode, room.json().capacity, room.json().seats]).toEqual([201, 5, 2]);
     const token = await app.inject({ method: 'POST', url: '/v1/rooms/typed/tokens', headers: auth, payload: { userId: 'u1', ttlSeconds: 600, name: 'Al' } });
     expect(token.statusCode).toBe(201);
@@ -176,7 +187,13 @@ describe.each([
       const res = await app.inject({ method: 'GET', url, headers: auth });
       expect([url, res.statusCode, res.json().error?.code, res.json().error?.field]).toEqual([url, 400, 'VALIDATION_FAILED', field]);
     }
-    for (const [method, url] of [['DELETE', '/v1/bans/1e3'], ['DELETE', '/v1/bans/0x10'], ['DELETE', '/v1/bans/1.0'], ['DELETE', '/v1/bans/0'], ['GET', '/v1/rooms/has%20space']] as const) {
+    for (const [method, url] of [
+      ['DELETE', '/v1/bans/1e3'],
+      ['DELETE', '/v1/bans/0x10'],
+      ['DELETE', '/v1/bans/1.0'],
+      ['DELETE', '/v1/bans/0'],
+      ['GET', '/v1/rooms/has%20space'],
+    ] as const) {
       const res = await app.inject({ method, url, headers: auth });
       expect([url, res.statusCode, res.json().error.code, res.json().error.field?.startsWith('/params/')]).toEqual([url, 400, 'VALIDATION_FAILED', true]);
     }

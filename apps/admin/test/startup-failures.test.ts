@@ -39,7 +39,10 @@ it('exits 78 in production with short secrets, printing neither', async () => {
 it('exits 78 when DATABASE_URL is unusable: a malformed url, an SQLite file that cannot be created', async () => {
   const cases: Array<[string, string]> = [
     ['mysql://root@127.0.0.1:3306', 'admin: invalid configuration: DATABASE_URL: invalid MySQL url "mysql://root@127.0.0.1:3306": no database name'],
-    ['sqlite:/proc/voiceroom-missing/voiceroom.db', 'admin: invalid configuration: DATABASE_URL: SQLite file /proc/voiceroom-missing/voiceroom.db cannot be created or written (ENOENT)'],
+    [
+      'sqlite:/proc/voiceroom-missing/voiceroom.db',
+      'admin: invalid configuration: DATABASE_URL: SQLite file /proc/voiceroom-missing/voiceroom.db cannot be created or written (ENOENT)',
+    ],
   ];
   for (const [url, start] of cases) {
     const run = await runServer('admin', { DATABASE_URL: url });

@@ -100,7 +100,12 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(websocket, {
     // closeTimeout (ws 8.19+, not in @types/ws): a client that does not answer the gateway's
     // close frame loses its TCP connection (and its slot in the limits) after this long.
-    options: { maxPayload: config.wsMaxMessageBytes, perMessageDeflate: false, clientTracking: false, closeTimeout: config.wsCloseTimeoutMs } as WebSocketServerOptions,
+    options: {
+      maxPayload: config.wsMaxMessageBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+      closeTimeout: config.wsCloseTimeoutMs,
+    } as WebSocketServerOptions,
     errorHandler: wsErrorHandler(protocolErrors),
   });
   // Upgrades only on /ws, within the per-address and node limits (connection-limits.ts).

@@ -88,8 +88,8 @@ export class ConnectionLimits {
       refuseRaw(socket, this.perAddressRefusal());
       return false;
     }
-    this.track(socket as Tracked, address);
-    socket.once('close', () => this.release(socket as Tracked));
+    this.track(socket, address);
+    socket.once('close', () => this.release(socket));
     return true;
   }
 

@@ -257,7 +257,10 @@ export class GatewayNode implements BusHandler, ReplicaListener {
         this.log.info({ node: this.nodeId, bus: this.bus.kind, attempt }, 'bus started, syncing the room state');
         this.replica.start();
       },
-      { stopped: () => !this.accepting, onFailure: (error, attempt) => this.log.error({ err: error, attempt }, 'bus start failed, retrying in 2 s (readyz stays 503)') },
+      {
+        stopped: () => !this.accepting,
+        onFailure: (error, attempt) => this.log.error({ err: error, attempt }, 'bus start failed, retrying in 2 s (readyz stays 503)'),
+      },
     );
   }
 
@@ -391,9 +394,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     if (session.closeIntent === 'ended') return;
     const room = member.room.id;
     const entry: NewEntry =
-      session.closeIntent === 'leave'
-        ? { t: 'leave', room, sid: member.sid }
-        : { t: 'detach', room, sid: member.sid, graceMs: member.room.graceMs };
+      session.closeIntent === 'leave' ? { t: 'leave', room, sid: member.sid } : { t: 'detach', room, sid: member.sid, graceMs: member.room.graceMs };
     this.publish(entry);
     this.log.info({ user: member.userId, room, sid: member.sid, how: entry.t }, entry.t === 'leave' ? 'member left' : 'member detached');
   }

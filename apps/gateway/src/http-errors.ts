@@ -35,7 +35,7 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): v
 export function gatewayErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (error.validation && error.validation.length > 0) {
     const first = error.validation[0]!;
-    const params = first.params as Record<string, unknown>;
+    const params = first.params;
     let field = `/${error.validationContext ?? 'body'}${first.instancePath}`;
     if (typeof params.missingProperty === 'string') field += `/${params.missingProperty}`;
     if (typeof params.additionalProperty === 'string') field += `/${params.additionalProperty}`;

@@ -140,7 +140,7 @@ export class IsolationWatch {
       const body = (await response.json()) as Partial<LogWitness>;
       if (typeof body.node !== 'string' || typeof body.live !== 'boolean') return undefined;
       return {
-        node: body.node as NodeId,
+        node: body.node,
         live: body.live,
         ownBeatAgeMs: typeof body.ownBeatAgeMs === 'number' ? body.ownBeatAgeMs : null,
         countsAsker: typeof body.countsAsker === 'boolean' ? body.countsAsker : null,

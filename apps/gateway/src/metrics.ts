@@ -84,7 +84,6 @@ export function collectProcessMetrics(registry: Registry, prefix: string): void 
   }
 }
 
-
 export function createMetrics(node: GatewayNode, edge: EdgeStats): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ node: node.nodeId });
@@ -139,8 +138,8 @@ export function createMetrics(node: GatewayNode, edge: EdgeStats): Registry {
   fromBus('voice_frames_received_total', 'Voice frames received from other nodes', 'voiceFramesReceived');
   fromBus('voice_messages_received_total', 'Bus messages carrying voice received (before echo and staleness checks)', 'voiceMessagesReceived');
   fromBus('voice_pulls_total', 'Answered requests for voice (RocketMQ pull requests)', 'voicePulls');
-  fromBus('own_messages_dropped_total', 'Received voice messages that were this node\'s own (a broker without property filters)', 'ownMessagesDropped');
-  fromBus('events_received_total', 'Event log entries received (this node\'s own included)', 'eventsReceived');
+  fromBus('own_messages_dropped_total', "Received voice messages that were this node's own (a broker without property filters)", 'ownMessagesDropped');
+  fromBus('events_received_total', "Event log entries received (this node's own included)", 'eventsReceived');
   fromBus('stale_messages_dropped_total', 'Voice born before start or past the deadline; event redeliveries from retry topics', 'staleMessagesDropped');
   fromBus('malformed_messages_dropped_total', 'Received messages that could not be decoded', 'malformedMessagesDropped');
 

@@ -26,4 +26,6 @@ function loadGatewayConfig(): GatewayConfig {
 }
 
 reportUnhandledRejections();
-(async () => runGateway(loadGatewayConfig()))().catch((error: unknown) => exitOnStartFailure('gateway', EXIT_START_FAILED, `failed to start: ${errorMessage(error)}`));
+(async () => runGateway(loadGatewayConfig()))().catch((error: unknown) =>
+  exitOnStartFailure('gateway', EXIT_START_FAILED, `failed to start: ${errorMessage(error)}`),
+);

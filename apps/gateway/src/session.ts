@@ -172,7 +172,8 @@ export class Session implements HubMember, Beating {
         if (this.state === 'pending') {
           // Sent right after join/resume, before the cluster answered: run once it has.
           if (this.held.length < MAX_HELD_COMMANDS) this.held.push(message);
-          else this.send({ type: 'error', code: ErrorCode.InvalidCommand, message: 'not joined yet', ...(message.ref === undefined ? {} : { ref: message.ref }) });
+          else
+            this.send({ type: 'error', code: ErrorCode.InvalidCommand, message: 'not joined yet', ...(message.ref === undefined ? {} : { ref: message.ref }) });
           return;
         }
         this.runCommand(message);

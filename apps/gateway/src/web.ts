@@ -33,7 +33,12 @@ export async function serveWebPage(app: FastifyInstance, config: GatewayConfig):
 
 /** A user id from a display name: its id-safe characters and a random suffix. */
 function userIdFor(name: string): string {
-  const stem = name.normalize('NFKD').replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'user';
+  const stem =
+    name
+      .normalize('NFKD')
+      .replace(/[^A-Za-z0-9_.-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'user';
   return `${stem}-${randomBytes(3).toString('hex')}`;
 }
 

@@ -109,14 +109,14 @@ it('a node frozen past its timeout takes its connected members back when it wake
   await waitFor('the frozen node to notice its loss', () => frozen.problems().some((l) => l.includes('declared lost')), 15_000);
   await waitFor('bob re-attached', () => frozen.output.some((l) => l.includes('member re-attached')), 15_000);
   bob.chat('still here');
-  await waitFor('bob\'s chat reaches the watcher', () => watcher.chats.some((c) => c.text === 'still here'), 10_000);
+  await waitFor("bob's chat reaches the watcher", () => watcher.chats.some((c) => c.text === 'still here'), 10_000);
   await sleep(4000); // past the grace period: a detached bob would have timed out by now
   expect(bob.closeInfo).toBeUndefined();
   expect(watcher.events.slice(seenBefore)).toEqual([]);
   await frozen.stop();
 });
 
-it('a killed node\'s members leave every roster after the node timeout and the grace, reported once', async () => {
+it("a killed node's members leave every roster after the node timeout and the grace, reported once", async () => {
   const r = room('kill');
   const doomed = await startGateway('e2e-fo-5');
   const watcher1 = await join(gw1, 'w1', r, 'listener');

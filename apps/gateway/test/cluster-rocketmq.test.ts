@@ -52,9 +52,15 @@ describe('voice across two gateway processes over RocketMQ', () => {
 
     // Both speak at once at 50 frames/s, as two people talking over each other.
     await Promise.all([alice.speak(100, 0xa11ce, 20), bob.speak(100, 0xb0b, 20)]);
-    await waitFor('all frames heard', () =>
-      bob.heardFrom(alice.sid).length >= 100 && carol.heardFrom(alice.sid).length >= 100 &&
-      alice.heardFrom(bob.sid).length >= 100 && carol.heardFrom(bob.sid).length >= 100, 20_000);
+    await waitFor(
+      'all frames heard',
+      () =>
+        bob.heardFrom(alice.sid).length >= 100 &&
+        carol.heardFrom(alice.sid).length >= 100 &&
+        alice.heardFrom(bob.sid).length >= 100 &&
+        carol.heardFrom(bob.sid).length >= 100,
+      20_000,
+    );
     await sleep(1000); // duplicates, if any, would show up now
 
     const indices = (heard: { payload: Buffer }[]) => heard.map((h) => h.payload.readUInt32BE(4));
@@ -72,12 +78,17 @@ describe('voice across two gateway processes over RocketMQ', () => {
 
   it('shows members of the other node in the roster and announces joins and leaves across nodes', async () => {
     const alice = await join(gw1, 'alice', 'x3');
-    await waitFor('gw2 to learn of alice', async () => {
-      const probe = await join(gw2, `probe-${Date.now()}`, 'x3');
-      const seen = probe.joined?.members.some((m) => m.userId === 'alice');
-      probe.close();
-      return seen;
-    }, 30_000, 200);
+    await waitFor(
+      'gw2 to learn of alice',
+      async () => {
+        const probe = await join(gw2, `probe-${Date.now()}`, 'x3');
+        const seen = probe.joined?.members.some((m) => m.userId === 'alice');
+        probe.close();
+        return seen;
+      },
+      30_000,
+      200,
+    );
     const bob = await join(gw2, 'bob', 'x3');
     expect(bob.joined?.members.map((m) => m.userId)).toContain('alice');
     await waitFor('alice hears bob join', () => alice.events.includes('joined:bob'), 15_000);

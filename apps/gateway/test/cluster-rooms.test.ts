@@ -6,7 +6,16 @@ import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { CloseCode, ErrorCode, type SpeakerId } from '@voiceroom/protocol';
 import { VoiceRoomError } from '@voiceroom/client';
-import { awaitVoicePath as awaitVoicePathOf, GatewayProcess, joinToken, RecordingClient, requireRocketMQ, sleep, waitFor, type TestRole } from '@voiceroom/testkit';
+import {
+  awaitVoicePath as awaitVoicePathOf,
+  GatewayProcess,
+  joinToken,
+  RecordingClient,
+  requireRocketMQ,
+  sleep,
+  waitFor,
+  type TestRole,
+} from '@voiceroom/testkit';
 
 const RUN = Date.now().toString(36);
 const room = (name: string) => `${name}-${RUN}`;
@@ -67,24 +76,25 @@ describe('roster and room events across nodes', () => {
     bob.raiseHand();
     carol.chat('hello from node 2');
     const expected = ['alice:speaker:muted:-', 'bob:listener:open:hand', 'carol:listener:open:-', 'host:host:open:-'];
-    await waitFor('everyone to see the room after the three commands', () =>
-      everyone.every((c) => JSON.stringify(c.view()) === JSON.stringify(expected) && c.chats.length === 1 && c.seq === host.seq), 15_000);
+    await waitFor(
+      'everyone to see the room after the three commands',
+      () => everyone.every((c) => JSON.stringify(c.view()) === JSON.stringify(expected) && c.chats.length === 1 && c.seq === host.seq),
+      15_000,
+    );
     // Events after the last join carry the same seqs everywhere.
     const afterJoins = (c: RecordingClient) => c.roomEvents.filter((e) => Number(e.split(':')[0]) > (carol.joined?.seq ?? 0));
     for (const c of everyone) expect(afterJoins(c)).toEqual(afterJoins(host));
     // Commands sent at once from two nodes: the log picks one order, the same for everyone.
-    expect(afterJoins(host).map((e) => e.split(':').slice(1).join(':')).sort()).toEqual([
-      'chat:hello from node 2',
-      'members_updated:hand/bob',
-      'members_updated:mute/alice',
-    ]);
+    expect(
+      afterJoins(host)
+        .map((e) => e.split(':').slice(1).join(':'))
+        .sort(),
+    ).toEqual(['chat:hello from node 2', 'members_updated:hand/bob', 'members_updated:mute/alice']);
   });
 
   it('holds the room capacity across the cluster when many join at once on both nodes', async () => {
     const r = room('capacity');
-    const attempts = await Promise.allSettled(
-      [...Array(10).keys()].map((i) => join(i % 2 === 0 ? gw1 : gw2, `burst-${i}`, r, 'listener')),
-    );
+    const attempts = await Promise.allSettled([...Array(10).keys()].map((i) => join(i % 2 === 0 ? gw1 : gw2, `burst-${i}`, r, 'listener')));
     const joined = attempts.filter((a): a is PromiseFulfilledResult<RecordingClient> => a.status === 'fulfilled').map((a) => a.value);
     const refused = attempts.filter((a): a is PromiseRejectedResult => a.status === 'rejected').map((a) => a.reason as VoiceRoomError);
     expect(joined).toHaveLength(6);
@@ -115,7 +125,7 @@ describe('commands sent before the cluster confirmed the join', () => {
     const ws = new WebSocket(gw2.wsUrl);
     const received: { type: string; seq?: number; text?: string }[] = [];
     ws.on('message', (data, isBinary) => {
-      if (!isBinary) received.push(JSON.parse(data.toString()) as { type: string });
+      if (!isBinary) received.push(JSON.parse((data as Buffer).toString()) as { type: string });
     });
     await new Promise((resolve) => ws.once('open', resolve));
     ws.send(JSON.stringify({ type: 'join', token: joinToken('early', r, 'speaker') }));
@@ -131,7 +141,7 @@ describe('commands sent before the cluster confirmed the join', () => {
 });
 
 describe('roles and seats', () => {
-  it('drops a listener\'s audio; raise hand, a host on the other node accepts, and it is heard', async () => {
+  it("drops a listener's audio; raise hand, a host on the other node accepts, and it is heard", async () => {
     const r = room('hand');
     const host = await join(gw1, 'host', r, 'host');
     const listener = await join(gw2, 'lis', r, 'listener');
@@ -180,7 +190,7 @@ describe('roles and seats', () => {
 });
 
 describe('moderation across nodes', () => {
-  it('a host mute drops the member\'s audio at its node, survives a rejoin, and mute-all mutes everyone but hosts', async () => {
+  it("a host mute drops the member's audio at its node, survives a rejoin, and mute-all mutes everyone but hosts", async () => {
     const r = room('mute');
     const host = await join(gw1, 'host', r, 'host');
     let speaker = await join(gw2, 'spk', r, 'speaker');

@@ -4,6 +4,7 @@
  * timeout destroys it; a partial upgrade holds one too, until the header timeout), a cap for the
  * node, and WebSocket upgrades only on GET /ws.
  */
+import * as net from 'node:net';
 import WebSocket from 'ws';
 import type { FastifyInstance } from 'fastify';
 import { sleep, waitFor } from '@voiceroom/testkit';
@@ -34,12 +35,15 @@ const errorCode = (body: string) => (JSON.parse(body) as { error: { code: string
 const upgrade = (g: Gateway, path = '/ws') => rawHttp(g.url, upgradeRequest(g.url, path));
 
 describe('WebSocket upgrades only on GET /ws', () => {
-  it.each(['/', '/healthz', '/metrics', '/ws/../ws', '/ws/', '//ws', '/WS', '/ws%2F', '/nothing-here'])('answers an upgrade on %s with 404 in the error shape', async (path) => {
-    const g = started[0] ?? (await gateway({}));
-    const answer = await upgrade(g, path);
-    expect(answer.status).toBe(404);
-    expect(errorCode(answer.body)).toBe('ROUTE_NOT_FOUND');
-  });
+  it.each(['/', '/healthz', '/metrics', '/ws/../ws', '/ws/', '//ws', '/WS', '/ws%2F', '/nothing-here'])(
+    'answers an upgrade on %s with 404 in the error shape',
+    async (path) => {
+      const g = started[0] ?? (await gateway({}));
+      const answer = await upgrade(g, path);
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer.body)).toBe('ROUTE_NOT_FOUND');
+    },
+  );
 
   it('upgrades GET /ws (with or without a query) and refuses other methods', async () => {
     const g = started[0] ?? (await gateway({}));
@@ -135,7 +139,6 @@ describe('MAX_CONNECTIONS', () => {
 function rawHttpPartial(url: string, head: string): Promise<{ answer: Promise<{ status: number; body: string }>; closedAfter: () => number }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
-    const net = require('node:net') as typeof import('node:net');
     const start = Date.now();
     let closedAt = 0;
     const socket = net.connect(Number(port), hostname, () => {

@@ -34,7 +34,12 @@ function signed(userId: string, room: string, name: string): string {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'voiceroom-names-'));
-  const admin = loadAdminConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: `sqlite:${join(dir, 'voiceroom.db')}`, ADMIN_BOOTSTRAP_KEY: KEY });
+  const admin = loadAdminConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: TEST_JWT_SECRET,
+    DATABASE_URL: `sqlite:${join(dir, 'voiceroom.db')}`,
+    ADMIN_BOOTSTRAP_KEY: KEY,
+  });
   gateway = await startGateway({ ADMIN_API: 'embedded' }, { admin });
   await waitFor('the embedded admin API to have its database', async () => (await api('GET', '/v1/rooms')).status === 200);
   expect((await api('POST', '/v1/rooms', { id: 'names', name: 'Names' })).status).toBe(201);

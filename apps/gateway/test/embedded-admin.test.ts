@@ -20,7 +20,12 @@ const api = adminCaller(() => gateway.app, KEY);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'voiceroom-embedded-'));
-  const admin = loadAdminConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: `sqlite:${join(dir, 'db', 'voiceroom.db')}`, ADMIN_BOOTSTRAP_KEY: KEY });
+  const admin = loadAdminConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: TEST_JWT_SECRET,
+    DATABASE_URL: `sqlite:${join(dir, 'db', 'voiceroom.db')}`,
+    ADMIN_BOOTSTRAP_KEY: KEY,
+  });
   gateway = await startGateway({ ADMIN_API: 'embedded', DEV_TOKENS: 'true' }, { admin });
   await waitFor('the embedded admin API to have its database', async () => (await api('GET', '/v1/rooms')).status === 200);
 });
@@ -34,7 +39,9 @@ afterAll(async () => {
 it('creates a room, issues tokens, archives chat, and kicks, all in one process on SQLite', async () => {
   expect((await api('POST', '/v1/rooms', { id: 'lobby', name: 'Lobby', capacity: 3 })).status).toBe(201);
   const tokens = await Promise.all(
-    ['ana', 'ben'].map(async (userId) => (await api('POST', '/v1/rooms/lobby/tokens', { userId, role: userId === 'ana' ? 'host' : 'speaker' })).json.token as string),
+    ['ana', 'ben'].map(
+      async (userId) => (await api('POST', '/v1/rooms/lobby/tokens', { userId, role: userId === 'ana' ? 'host' : 'speaker' })).json.token as string,
+    ),
   );
   const [ana, ben] = await Promise.all(tokens.map((t) => RecordingClient.join(gateway.url, t)));
   clients.push(ana!, ben!);
@@ -53,7 +60,10 @@ it('creates a room, issues tokens, archives chat, and kicks, all in one process 
   expect((await api('POST', '/v1/rooms/lobby/members/ben/kick')).status).toBe(200);
   expect((await ben!.waitClosed()).code).toBe(CloseCode.Kicked);
   await waitFor('ana to see ben kicked', () => ana!.leaveReasons.includes('ben:kicked'));
-  expect((await api('GET', '/v1/audit?targetType=user&targetId=ben')).json.items.map((e: { action: string }) => e.action)).toEqual(['member.kick', 'token.issue']);
+  expect((await api('GET', '/v1/audit?targetType=user&targetId=ben')).json.items.map((e: { action: string }) => e.action)).toEqual([
+    'member.kick',
+    'token.issue',
+  ]);
   // The admin API's metrics join the gateway's on its /metrics.
   const metrics = (await gateway.app.inject({ method: 'GET', url: '/metrics' })).body;
   expect(metrics).toMatch(/voiceroom_admin_chat_archived_total\{node="gw-test"\} 2\n/);

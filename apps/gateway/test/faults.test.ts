@@ -177,7 +177,7 @@ it('kill -9 of the RocketMQ proxy (and its broker), then a start: local rooms ne
   expect(pid).toBeDefined();
   let acceptingAt = 0;
   let killedAt = 0;
-  let firstAfterKill = 0;
+  let firstAfterKill: number;
   try {
     process.kill(pid as number, 'SIGKILL');
     killedAt = Date.now();
@@ -206,7 +206,12 @@ it('kill -9 of the RocketMQ proxy (and its broker), then a start: local rooms ne
     expect(c.state).toBe('live');
     expect(c.events.filter((e) => e.startsWith('left:'))).toEqual([]);
   }
-  expect(gw1.problems().concat(gw2.problems()).filter((l) => l.includes('cut off from the event log'))).toEqual([]);
+  expect(
+    gw1
+      .problems()
+      .concat(gw2.problems())
+      .filter((l) => l.includes('cut off from the event log')),
+  ).toEqual([]);
   // When each gateway's voice lane had its broker connection back, and what it was refused (logs).
   const logLines = (g: GatewayProcess) =>
     g.output.flatMap((l) => {
@@ -265,7 +270,7 @@ it('the broker cut off from one gateway: it is declared lost, its members resume
       waitFor('the host hears cleo', () => host.heardFrom(cleo.sid).length > 5, 20_000),
     ]);
     cleo.chat('before the cut');
-    await waitFor('cleo\'s chat confirmed', () => cleo.chats.some((c) => c.text === 'before the cut'), 10_000);
+    await waitFor("cleo's chat confirmed", () => cleo.chats.some((c) => c.text === 'before the cut'), 10_000);
     const goaways: string[] = [];
     for (const m of [cleo, lee]) m.on('goaway', (g) => goaways.push(g.reason));
     const seenBefore = host.events.length;

@@ -67,7 +67,15 @@ describe('joining', () => {
   it.each([
     ['an unsigned (alg none) token', () => unsignedToken('mallory', 'j2'), CloseCode.TokenInvalid],
     ['a token signed with another key', () => joinToken('mallory', 'j2', 'host', { secret: 'some-other-secret-0123456789abcdef' }), CloseCode.TokenInvalid],
-    ['a tampered token', () => joinToken('mallory', 'j2').replace(/\.[^.]+\./, '.' + Buffer.from('{"sub":"x","room":"j2","role":"host","aud":"voiceroom:join","exp":9999999999}').toString('base64url') + '.'), CloseCode.TokenInvalid],
+    [
+      'a tampered token',
+      () =>
+        joinToken('mallory', 'j2').replace(
+          /\.[^.]+\./,
+          '.' + Buffer.from('{"sub":"x","room":"j2","role":"host","aud":"voiceroom:join","exp":9999999999}').toString('base64url') + '.',
+        ),
+      CloseCode.TokenInvalid,
+    ],
     ['garbage', () => 'not-a-token', CloseCode.TokenInvalid],
     ['an expired token', () => joinToken('mallory', 'j2', 'speaker', { ttlSeconds: -60 }), CloseCode.TokenExpired],
   ])('refuses %s with its close code and changes no room', async (_name, token, code) => {
@@ -298,7 +306,7 @@ describe('connection limits on one node', () => {
     await limited.app.close();
   });
 
-  it('refuses a user\'s connection beyond the per-user limit with 4413', async () => {
+  it("refuses a user's connection beyond the per-user limit with 4413", async () => {
     const a = await RecordingClient.join(limited.url, joinToken('many', 'l1'));
     const b = await RecordingClient.join(limited.url, joinToken('many', 'l2'));
     await expect(RecordingClient.join(limited.url, joinToken('many', 'l3'))).rejects.toMatchObject({ code: CloseCode.TooManyConnections });

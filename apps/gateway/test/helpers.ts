@@ -24,7 +24,12 @@ export async function startGateway(
 /** An admin API caller on an app with the embedded admin API, authenticated with `key`. */
 export function adminCaller(app: () => FastifyInstance, key: string) {
   return async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
-    const res = await app().inject({ method: method as 'GET', url: path, headers: { authorization: `Bearer ${key}` }, ...(body === undefined ? {} : { payload: body as object }) });
+    const res = await app().inject({
+      method: method as 'GET',
+      url: path,
+      headers: { authorization: `Bearer ${key}` },
+      ...(body === undefined ? {} : { payload: body as object }),
+    });
     return { status: res.statusCode, json: res.body ? res.json() : undefined };
   };
 }

@@ -22,7 +22,8 @@ function setup(answers: Record<string, LogWitness | 'down'>) {
   const fakeFetch = (async (input: URL | string) => {
     const url = new URL(String(input));
     const answer = answers[url.hostname.replace('.test', '')];
-    if (url.pathname !== '/cluster/log' || url.searchParams.get('node') !== 'me' || answer === undefined || answer === 'down') throw new TypeError('fetch failed');
+    if (url.pathname !== '/cluster/log' || url.searchParams.get('node') !== 'me' || answer === undefined || answer === 'down')
+      throw new TypeError('fetch failed');
     return new Response(JSON.stringify(answer), { status: 200, headers: { 'content-type': 'application/json' } });
   }) as typeof fetch;
   const log = { debug: () => undefined, info: () => undefined, warn: (_: object, msg?: string) => void warnings.push(msg ?? ''), error: () => undefined };
@@ -65,7 +66,13 @@ it('leaves when its own beats stay missing past the timeout and another node sti
 });
 
 it('stays in an outage: nobody hears the log, or nobody has declared it lost, or the others hear it only since after it lost it; or none answers', async () => {
-  const outages: Record<string, LogWitness | 'down'>[] = [{ a: deaf('a'), b: deaf('b') }, { a: notYet('a') }, { a: backFirst('a'), b: deaf('b') }, { a: 'down' }, {}];
+  const outages: Record<string, LogWitness | 'down'>[] = [
+    { a: deaf('a'), b: deaf('b') },
+    { a: notYet('a') },
+    { a: backFirst('a'), b: deaf('b') },
+    { a: 'down' },
+    {},
+  ];
   for (const answers of outages) {
     const t = setup(answers);
     t.setAge(TIMEOUT * 3);

@@ -44,7 +44,12 @@ describe('gateway with the embedded admin API, METRICS_PORT=0', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'voiceroom-metrics-'));
-    const admin = loadAdminConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: `sqlite:${join(dir, 'voiceroom.db')}`, ADMIN_BOOTSTRAP_KEY: KEY });
+    const admin = loadAdminConfig({
+      NODE_ENV: 'test',
+      JWT_SECRET: TEST_JWT_SECRET,
+      DATABASE_URL: `sqlite:${join(dir, 'voiceroom.db')}`,
+      ADMIN_BOOTSTRAP_KEY: KEY,
+    });
     gateway = await startGateway({ ADMIN_API: 'embedded', METRICS_PORT: '0' }, { admin });
     const port = await gateway.app.metricsServer!.listen('127.0.0.1', 0);
     metricsUrl = `http://127.0.0.1:${port}/metrics`;
@@ -80,7 +85,9 @@ describe('gateway with the embedded admin API, METRICS_PORT=0', () => {
     expect(sample(text, 'voiceroom_cluster_log_round_trip_seconds_count{node="gw-test"}')).toBeGreaterThan(0);
     // No voice from another node on a memory bus: the histogram is there, empty.
     expect(sample(text, 'voiceroom_voice_remote_frame_age_seconds_count{node="gw-test"}')).toBe(0);
-    expect(sample(text, 'voiceroom_admin_http_request_duration_seconds_count{method="GET",route="/v1/rooms/:roomId/members",status_class="2xx",node="gw-test"}')).toBe(1);
+    expect(
+      sample(text, 'voiceroom_admin_http_request_duration_seconds_count{method="GET",route="/v1/rooms/:roomId/members",status_class="2xx",node="gw-test"}'),
+    ).toBe(1);
     expect(text).toContain('voiceroom_bus_voice_lag_seconds{node="gw-test"}');
     expect(text).not.toContain('voice_lag_ms');
     expect(text).not.toMatch(/^voiceroom_nodejs_active_\w+_total/m);
@@ -108,7 +115,7 @@ describe('cross-node frame age at relay', () => {
       const speaker = await RecordingClient.join(one.url, joinToken('sam', 'age-room', 'host'));
       const listener = await RecordingClient.join(two.url, joinToken('lea', 'age-room', 'listener'));
       clients.push(speaker, listener);
-      await waitFor('sam in lea\'s roster', () => listener.rosterUsers().includes('sam'));
+      await waitFor("sam in lea's roster", () => listener.rosterUsers().includes('sam'));
       await speaker.speak(10, 7, 5);
       await waitFor('lea hears every frame', () => listener.heardFrom(speaker.sid).length === 10);
       const port = await two.app.metricsServer!.listen('127.0.0.1', 0);
@@ -188,7 +195,9 @@ describe('standalone admin API, METRICS_PORT=0', () => {
     expect(text).not.toContain('process_process_');
     expect(text).toContain('voiceroom_admin_process_cpu_seconds_total{node="admin-metrics"}');
     expect(text).toContain('voiceroom_admin_nodejs_eventloop_lag_seconds{node="admin-metrics"}');
-    expect(sample(text, 'voiceroom_admin_http_request_duration_seconds_count{method="GET",route="/v1/rooms",status_class="2xx",node="admin-metrics"}')).toBeGreaterThan(0);
+    expect(
+      sample(text, 'voiceroom_admin_http_request_duration_seconds_count{method="GET",route="/v1/rooms",status_class="2xx",node="admin-metrics"}'),
+    ).toBeGreaterThan(0);
     expect(text).toContain('voiceroom_admin_cluster_log_round_trip_seconds_count{node="admin-metrics"}');
     const check = checkMetrics(text);
     expect(check.output).toBe('');

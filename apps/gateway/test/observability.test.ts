@@ -132,7 +132,8 @@ describe('Grafana dashboard', () => {
 
   it('has queries that parse (promtool, as recording rules)', () => {
     const rules = exprs.map(
-      (expr, i) => `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(expr.replaceAll('$__rate_interval', '5m').replaceAll('$namespace', 'voiceroom'))}`,
+      (expr, i) =>
+        `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(expr.replaceAll('$__rate_interval', '5m').replaceAll('$namespace', 'voiceroom'))}`,
     );
     const file = join(tmp, 'dashboard-queries.rules.yaml');
     writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${rules.join('\n')}\n`);
@@ -166,7 +167,14 @@ describe('names', () => {
     const admin = loadAdminConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: `sqlite:${join(dir, 'embedded.db')}` });
     const gateway = await startGateway({ ADMIN_API: 'embedded' }, { admin });
     const standalone = await runAdminServer(
-      loadAdminConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: `sqlite:${join(dir, 'admin.db')}` }),
+      loadAdminConfig({
+        NODE_ENV: 'test',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        JWT_SECRET: TEST_JWT_SECRET,
+        DATABASE_URL: `sqlite:${join(dir, 'admin.db')}`,
+      }),
     );
     try {
       addFrom(await (await fetch(`${gateway.http}/metrics`)).text());

@@ -74,11 +74,16 @@ it('joins again with a fresh token when its place is gone (grace over), and stop
   await carol.connect(joinToken('carol', 'r3'));
   const firstSid = carol.self!.sid;
   carol.drop();
-  await waitFor('carol live again', () => states.length === 4 && carol.state === 'live', 10_000).catch((e) => { throw new Error(`${e} states=${states.join()}`); });
+  await waitFor('carol live again', () => states.length === 4 && carol.state === 'live', 10_000).catch((e: unknown) => {
+    throw new Error(`${String(e)} states=${states.join()}`);
+  });
   expect(tokens).toBe(1);
   expect(carol.self!.sid).not.toBe(firstSid);
   // The new membership replaces the old one (member_joined with `replaces`): carol is listed once.
-  await waitFor('the host to list the new carol only', () => [...host.members.values()].map((m) => `${m.userId}:${m.sid}`).join() === `carol:${carol.self!.sid}`);
+  await waitFor(
+    'the host to list the new carol only',
+    () => [...host.members.values()].map((m) => `${m.userId}:${m.sid}`).join() === `carol:${carol.self!.sid}`,
+  );
 
   const { client: dave } = client(gw.url, { minDelayMs: 1500 });
   await dave.connect(joinToken('dave', 'r3'));

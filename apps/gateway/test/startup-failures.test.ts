@@ -58,7 +58,9 @@ it('exits 78 pointing at the single-node entry when the gateway alone is asked t
   const run = await runServer('gateway', { ADMIN_API: 'embedded' });
   expect(run.code).toBe(78);
   expect(lines(run)).toHaveLength(1);
-  expect(lines(run)[0]).toMatch(/^gateway: invalid configuration: ADMIN_API=embedded: .*single-node entry, apps\/single-node\/src\/server\.ts \(npm start.*ADMIN_API=off \(see docs\/configuration\.md\)$/);
+  expect(lines(run)[0]).toMatch(
+    /^gateway: invalid configuration: ADMIN_API=embedded: .*single-node entry, apps\/single-node\/src\/server\.ts \(npm start.*ADMIN_API=off \(see docs\/configuration\.md\)$/,
+  );
 });
 
 describe('embedded admin API (ADMIN_API=embedded, the single-node entry)', () => {
@@ -75,7 +77,9 @@ describe('embedded admin API (ADMIN_API=embedded, the single-node entry)', () =>
       const run = await runServer('single-node', { ADMIN_API: 'embedded', DATABASE_URL: url });
       expect(run.code).toBe(78);
       expect(lines(run)).toHaveLength(1);
-      expect(lines(run)[0]).toMatch(/^gateway: invalid configuration: DATABASE_URL: (unsupported|invalid \w+) (database )?url .+ \(see docs\/configuration\.md\)$/);
+      expect(lines(run)[0]).toMatch(
+        /^gateway: invalid configuration: DATABASE_URL: (unsupported|invalid \w+) (database )?url .+ \(see docs\/configuration\.md\)$/,
+      );
     }
   });
 

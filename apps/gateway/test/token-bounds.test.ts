@@ -100,7 +100,10 @@ describe('rejoin block after a kick', () => {
     const kickedAt = Date.now();
 
     const again = await tryJoin(two.url, bobToken); // the same token, at once, on the node that held it
-    expect(again).toMatchObject({ code: CloseCode.Kicked, reason: expect.stringMatching(/^kicked from this room; you may join it again after \d{4}-\d\d-\d\dT/) });
+    expect(again).toMatchObject({
+      code: CloseCode.Kicked,
+      reason: expect.stringMatching(/^kicked from this room; you may join it again after \d{4}-\d\d-\d\dT/),
+    });
     const until = Date.parse((again as { reason: string }).reason.split('after ')[1]!);
     expect(until - kickedAt).toBeGreaterThan(1000);
     expect(until - kickedAt).toBeLessThanOrEqual(2000);
@@ -138,7 +141,10 @@ describe('rejoin block after a kick', () => {
     expect(rejoins).toBe(1);
     expect(states.map(([state]) => state)).toEqual(['connecting', 'live', 'reconnecting', 'reconnecting', 'closed']);
     expect(states.slice(3).map(([, info]) => info.code)).toEqual([CloseCode.ResumeFailed, CloseCode.Kicked]);
-    expect(states.at(-1)?.[1]).toMatchObject({ description: 'a host or an administrator removed you from the room', reason: expect.stringContaining('kicked from this room') });
+    expect(states.at(-1)?.[1]).toMatchObject({
+      description: 'a host or an administrator removed you from the room',
+      reason: expect.stringContaining('kicked from this room'),
+    });
     expect(host.rosterUsers()).toEqual([]);
   });
 

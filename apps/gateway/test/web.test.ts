@@ -64,7 +64,12 @@ describe('errors and limits of the development endpoints and the page', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'voiceroom-web-'));
-    const admin = loadAdminConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, ADMIN_BOOTSTRAP_KEY: KEY });
+    const admin = loadAdminConfig({
+      NODE_ENV: 'test',
+      JWT_SECRET: TEST_JWT_SECRET,
+      DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`,
+      ADMIN_BOOTSTRAP_KEY: KEY,
+    });
     plain = await startGateway({ DEV_TOKENS: 'true', DEV_TOKENS_PER_MINUTE: '3', DRAIN_SPREAD_MS: '0' });
     embedded = await startGateway({ ADMIN_API: 'embedded', DEV_TOKENS: 'true', DRAIN_SPREAD_MS: '0' }, { admin });
     await waitFor('the embedded admin API to have its database', async () => (await api('GET', '/v1/rooms')).statusCode === 200);

@@ -8,7 +8,7 @@
  *   ?name=Alice&room=lobby   prefill the form
  */
 import { VoiceRoomClient, describeCloseCode, type ConnectionState, type StateInfo } from '@voiceroom/client';
-import type { MemberInfo, SpeakerId } from '@voiceroom/protocol';
+import type { MemberInfo } from '@voiceroom/protocol';
 import { AudioEngine, audioSupported } from './audio/engine';
 
 const params = new URLSearchParams(location.search);
@@ -68,7 +68,7 @@ function setState(state: ConnectionState, info: StateInfo = {}): void {
     audio = undefined;
     $('room-view').hidden = true;
     $('join-form').hidden = false;
-    ($('join') as HTMLButtonElement).disabled = false;
+    $<HTMLButtonElement>('join').disabled = false;
   }
 }
 
@@ -135,8 +135,14 @@ function renderRoster(): void {
   }
   const self = c.self;
   $('self-info').textContent =
-    self.role === 'listener' ? 'You are listening. Raise your hand to ask to speak.' : self.muted ? 'A host muted you.' : micMuted ? 'Your microphone is muted.' : 'You are on the air.';
-  const hand = $('hand') as HTMLButtonElement;
+    self.role === 'listener'
+      ? 'You are listening. Raise your hand to ask to speak.'
+      : self.muted
+        ? 'A host muted you.'
+        : micMuted
+          ? 'Your microphone is muted.'
+          : 'You are on the air.';
+  const hand = $<HTMLButtonElement>('hand');
   hand.hidden = self.role !== 'listener';
   hand.textContent = self.handRaised ? 'Lower hand' : 'Raise hand';
   $('mute').textContent = micMuted ? 'Unmute' : 'Mute';
@@ -163,7 +169,8 @@ async function loadHistory(room: string): Promise<void> {
     const res = await fetch(`${base}dev/rooms/${encodeURIComponent(room)}/messages?limit=50`);
     if (!res.ok) return; // no history service here: only what arrives from now on
     const body = (await res.json()) as { items: { kind: string; name: string | null; userId: string | null; text: string }[] };
-    for (const m of body.items.reverse()) addMessage(m.kind === 'notice' ? 'notice' : 'chat', m.text, m.kind === 'notice' ? undefined : (m.name ?? m.userId ?? '?'));
+    for (const m of body.items.reverse())
+      addMessage(m.kind === 'notice' ? 'notice' : 'chat', m.text, m.kind === 'notice' ? undefined : (m.name ?? m.userId ?? '?'));
     if (body.items.length > 0) addMessage('system', '— earlier messages above —');
   } catch {
     /* history is a nicety */
@@ -174,7 +181,7 @@ async function join(name: string, room: string): Promise<void> {
   showError(undefined);
   const problem = audioSupported();
   if (problem) throw new Error(`Voice is not available: ${problem}.`);
-  ($('join') as HTMLButtonElement).disabled = true;
+  $<HTMLButtonElement>('join').disabled = true;
   const engine = new AudioEngine(base);
   await engine.start(); // inside the click: browsers allow audio to start here
   audio = engine;
@@ -222,11 +229,11 @@ async function join(name: string, room: string): Promise<void> {
 
 $('join-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  const name = ($('name') as HTMLInputElement).value.trim();
-  const room = ($('room') as HTMLInputElement).value.trim();
+  const name = $<HTMLInputElement>('name').value.trim();
+  const room = $<HTMLInputElement>('room').value.trim();
   join(name, room).catch((error: unknown) => {
     showError(error instanceof Error ? error.message : String(error));
-    ($('join') as HTMLButtonElement).disabled = false;
+    $<HTMLButtonElement>('join').disabled = false;
     if (client?.state !== 'live') void audio?.stop();
   });
 });
@@ -241,14 +248,14 @@ $('leave').onclick = () => {
 };
 $('chat-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  const input = $('chat-text') as HTMLInputElement;
+  const input = $<HTMLInputElement>('chat-text');
   const text = input.value.trim();
   if (text && client?.state === 'live') client.chat(text);
   input.value = '';
 });
 for (const key of ['name', 'room'] as const) {
   const value = params.get(key);
-  if (value) ($(key) as HTMLInputElement).value = value;
+  if (value) $<HTMLInputElement>(key).value = value;
 }
 // Speaking indicators fade on their own (only the classes change: buttons stay put).
 setInterval(() => {

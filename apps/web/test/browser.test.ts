@@ -23,9 +23,16 @@ interface PageView {
   state: string;
   self?: { sid: number; role: string; muted: boolean; name?: string };
   members: { sid: number; name?: string }[];
-  audio?: { framesEncoded: number; framesDecoded: number; decodedFrames: Record<number, number>; decodedPeakRms: Record<number, number>; played: Record<number, { rms: number }> };
+  audio?: {
+    framesEncoded: number;
+    framesDecoded: number;
+    decodedFrames: Record<number, number>;
+    decodedPeakRms: Record<number, number>;
+    played: Record<number, { rms: number }>;
+  };
 }
-const view = (page: Page) => page.evaluate(() => (window as unknown as { voiceroom: PageView }).voiceroom as PageView).then((v) => JSON.parse(JSON.stringify(v)) as PageView);
+const view = (page: Page) =>
+  page.evaluate(() => (window as unknown as { voiceroom: PageView }).voiceroom).then((v) => JSON.parse(JSON.stringify(v)) as PageView);
 
 async function openAndJoin(gateway: GatewayProcess, name: string, room: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 640 } });
@@ -62,7 +69,10 @@ it('two pages on different gateways see each other, hear each other (decoded, no
   const carol = await openAndJoin(gw1, 'Carol', OTHER_ROOM);
 
   // Both rosters show both members, with roles (the first in the room is its host).
-  for (const [page, expected] of [[alice, 'Alice (you),Bob'], [bob, 'Alice,Bob (you)']] as const) {
+  for (const [page, expected] of [
+    [alice, 'Alice (you),Bob'],
+    [bob, 'Alice,Bob (you)'],
+  ] as const) {
     await waitFor('both in the roster', async () => (await rosterNames(page)).join() === expected, 20_000);
   }
   expect(await alice.textContent('#roster li[data-sid] .badge')).toBe('host');
@@ -162,4 +172,3 @@ it('shows reconnecting, then live again on the other gateway when its gateway dr
   expect(await peer.locator('#messages li.system', { hasText: 'Max left' }).count()).toBe(0);
   expect(await mover.getAttribute('#state', 'data-state')).toBe('live');
 });
-

@@ -18,6 +18,8 @@ beforeAll(() => {
   (globalThis as Record<string, unknown>).registerProcessor = (_name: string, ctor: new () => Processor) => {
     Ctor = ctor;
   };
+  // Loaded only now, after the worklet globals above exist: the module registers itself on load.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   require('../src/audio/playback-worklet');
 });
 

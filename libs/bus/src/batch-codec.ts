@@ -100,11 +100,7 @@ export function readBatchHeader(body: Buffer): BatchHeader | undefined {
  * Calls `visit` for each entry; the bytes are views into `body`. Returns false if the body
  * is truncated or malformed (entries before the fault have been visited).
  */
-export function forEachEntry(
-  body: Buffer,
-  header: BatchHeader,
-  visit: (room: RoomId, bytes: Buffer) => void,
-): boolean {
+export function forEachEntry(body: Buffer, header: BatchHeader, visit: (room: RoomId, bytes: Buffer) => void): boolean {
   let o = header.offset;
   for (let i = 0; i < header.count; i++) {
     if (o + 1 > body.length) return false;

@@ -3,9 +3,7 @@ import type { Bus } from './bus';
 import { MemoryBus, MemoryExchange } from './memory-bus';
 import { RocketMQBus, type RocketMQBusOptions } from './rocketmq-bus';
 
-export type BusConfig =
-  | { kind: 'memory'; exchange?: MemoryExchange }
-  | ({ kind: 'rocketmq' } & Omit<RocketMQBusOptions, 'nodeId' | 'log'>);
+export type BusConfig = { kind: 'memory'; exchange?: MemoryExchange } | ({ kind: 'rocketmq' } & Omit<RocketMQBusOptions, 'nodeId' | 'log'>);
 
 /** The one place that chooses a bus implementation. */
 export function createBus(nodeId: NodeId, config: BusConfig, log: Logger): Bus {

@@ -4,7 +4,17 @@ import { RocketMQBus, type RocketMQBusOptions } from './rocketmq-bus';
 
 // ROCKETMQ_ACCESS_KEY/SECRET_KEY/TLS reach the event lane's clients as client 1.0.8 names them
 // (sessionCredentials, sslEnabled). No broker needed: nothing is started.
-const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, fatal() {}, child() { return silent; } } as unknown as RocketMQBusOptions['log'];
+const silent = {
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  fatal() {},
+  child() {
+    return silent;
+  },
+} as unknown as RocketMQBusOptions['log'];
 const options: RocketMQBusOptions = {
   nodeId: 'gw-1' as NodeId,
   endpoints: '127.0.0.1:1',

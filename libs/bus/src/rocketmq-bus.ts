@@ -6,7 +6,6 @@ import { BatchWriter, forEachEntry, MAX_ENTRY_BYTES, readBatchHeader } from './b
 import { VoiceLane } from './remoting/voice-lane';
 import { boundGrpcReconnectBackoff } from './grpc-backoff';
 
-
 export interface RocketMQBusOptions {
   nodeId: NodeId;
   /** gRPC endpoints of the RocketMQ proxy, e.g. "127.0.0.1:8081" (several separated by ';'): the event lane. */
@@ -211,7 +210,10 @@ export class RocketMQBus implements Bus {
     const topic = namespace ? `${namespace}%${voiceTopic}` : voiceTopic;
     return new VoiceLane({
       nodeId: this.nodeId,
-      nameServers: this.options.nameServers.split(';').map((a) => a.trim()).filter(Boolean),
+      nameServers: this.options.nameServers
+        .split(';')
+        .map((a) => a.trim())
+        .filter(Boolean),
       brokerAddressMap: this.options.brokerAddressMap ?? {},
       topic,
       consumerGroup: `${topic}-pull`,
@@ -354,7 +356,7 @@ export class RocketMQBus implements Bus {
     if (this.consumer) await waitForQueues(this.consumer, 1, 3000);
     const results = await Promise.allSettled([this.consumer?.shutdown(), this.producer?.shutdown()]);
     for (const result of results) {
-      if (result.status === 'rejected') this.options.log.warn({ err: result.reason }, 'rocketmq client shutdown failed');
+      if (result.status === 'rejected') this.options.log.warn({ err: result.reason as unknown }, 'rocketmq client shutdown failed');
     }
     this.options.log.info({ consumerGroup: this.consumerGroup }, 'rocketmq bus closed');
   }
@@ -376,19 +378,24 @@ async function waitForQueues(consumer: PushConsumer, count: number, timeoutMs: n
  */
 function clientLogger(log: Logger): ILogger {
   const lastLogged = new Map<string, { at: number; suppressed: number }>();
-  const limited = (level: 'warn' | 'error') => (...args: unknown[]) => {
-    const message = format(...args);
-    const key = `${level}:${message.replace(/clientId=\S+/g, '').replace(/\d+/g, '#').slice(0, 80)}`;
-    const now = Date.now();
-    const seen = lastLogged.get(key);
-    if (seen && now - seen.at < 10_000) {
-      seen.suppressed++;
-      return;
-    }
-    lastLogged.set(key, { at: now, suppressed: 0 });
-    if (lastLogged.size > 200) lastLogged.clear();
-    log.warn({ component: 'rocketmq-client', clientLevel: level, repeatsSuppressed: seen?.suppressed ?? 0 }, message.split('\n')[0] ?? message);
-  };
+  const limited =
+    (level: 'warn' | 'error') =>
+    (...args: unknown[]) => {
+      const message = format(...args);
+      const key = `${level}:${message
+        .replace(/clientId=\S+/g, '')
+        .replace(/\d+/g, '#')
+        .slice(0, 80)}`;
+      const now = Date.now();
+      const seen = lastLogged.get(key);
+      if (seen && now - seen.at < 10_000) {
+        seen.suppressed++;
+        return;
+      }
+      lastLogged.set(key, { at: now, suppressed: 0 });
+      if (lastLogged.size > 200) lastLogged.clear();
+      log.warn({ component: 'rocketmq-client', clientLevel: level, repeatsSuppressed: seen?.suppressed ?? 0 }, message.split('\n')[0] ?? message);
+    };
   return {
     debug: (...args: unknown[]) => log.debug({ component: 'rocketmq-client' }, format(...args)),
     info: (...args: unknown[]) => log.debug({ component: 'rocketmq-client' }, format(...args)),

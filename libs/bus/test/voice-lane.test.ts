@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 
 describe('voice lane (remoting pull)', () => {
-  it('never brings a node its own voice back from the broker, and brings it every other node\'s', async () => {
+  it("never brings a node its own voice back from the broker, and brings it every other node's", async () => {
     const bus = (id: string) => rocketBus(`${id}-${RUN}`);
     const a = bus('echo-a');
     const b = bus('echo-b');

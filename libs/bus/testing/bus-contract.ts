@@ -29,7 +29,15 @@ export class Recorder implements BusHandler {
     this.received.push({ lane: 'voice', room, bytes: Buffer.from(frame), origin, position: -1, index: 0, count: 0 });
   }
   onEvent(payload: Uint8Array, meta: EventMeta): void {
-    this.received.push({ lane: 'event', room: '' as RoomId, bytes: Buffer.from(payload), origin: meta.origin, position: meta.position, index: meta.index, count: meta.count });
+    this.received.push({
+      lane: 'event',
+      room: '' as RoomId,
+      bytes: Buffer.from(payload),
+      origin: meta.origin,
+      position: meta.position,
+      index: meta.index,
+      count: meta.count,
+    });
   }
   voice(room?: string): Received[] {
     return this.received.filter((r) => r.lane === 'voice' && (room === undefined || r.room === room));

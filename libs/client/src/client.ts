@@ -184,7 +184,14 @@ export interface StateInfo {
 }
 
 /** Close codes after which the member keeps its place and may resume (docs/protocol.md). */
-export const RESUMABLE_CLOSE_CODES: ReadonlySet<number> = new Set([1001, 1006, CloseCode.InternalError, CloseCode.TooSlow, CloseCode.Unavailable, CloseCode.Reconnect]);
+export const RESUMABLE_CLOSE_CODES: ReadonlySet<number> = new Set([
+  1001,
+  1006,
+  CloseCode.InternalError,
+  CloseCode.TooSlow,
+  CloseCode.Unavailable,
+  CloseCode.Reconnect,
+]);
 
 /**
  * One member's connection to the cluster, joined to one room: roster, room events in `seq`
@@ -397,7 +404,8 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
       const info = closeInfo(error);
       const code = info.code;
       // The place is kept after these too (docs/protocol.md §11): try again after a backoff.
-      if (code !== undefined && (RESUMABLE_CLOSE_CODES.has(code) || code === CloseCode.JoinTimeout || code === CloseCode.TooManyConnections)) this.scheduleReconnect(info);
+      if (code !== undefined && (RESUMABLE_CLOSE_CODES.has(code) || code === CloseCode.JoinTimeout || code === CloseCode.TooManyConnections))
+        this.scheduleReconnect(info);
       else if (code === CloseCode.ResumeFailed || code === CloseCode.TokenInvalid) await this.rejoinOrClose(info);
       else this.setState('closed', info);
     }
@@ -621,6 +629,7 @@ export class VoiceRoomClient extends Emitter<ClientEvents> {
 
   /** Drops the connection without a close handshake, as a lost network would (tests; the place is kept). */
   drop(): void {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- it widens: WebSocketLike has no terminate (ws has)
     const socket = this.socket as (WebSocketLike & { terminate?: () => void }) | undefined;
     if (socket?.terminate) socket.terminate();
     else socket?.close(4000, 'dropped');

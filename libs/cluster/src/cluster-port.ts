@@ -2,7 +2,7 @@ import type { BusHandler, EventMeta } from '@voiceroom/bus';
 import type { ErrorCode, Logger, NodeId, RoomEventMessage, RoomId } from '@voiceroom/protocol';
 import type { ClusterState, JoinOutcome, MemberRecord, ResumeOutcome, RoomRecord } from './cluster-state';
 import type { AdminEntry, BanEntry, RoomConfigEntry, UnbanEntry } from './log-events';
-import { Replica, type NewEntry, type ReplicaListener, type ReplicaOptions } from './replica';
+import { Replica, type ReplicaListener, type ReplicaOptions } from './replica';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -81,7 +81,7 @@ export class ReplicaClusterPort implements ClusterPort {
         reject(new ClusterUnavailableError(`the event log did not apply the request within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       this.pending.set(req, { resolve, reject, timer });
-      this.replica.publish({ ...request, req } as NewEntry).catch((error: unknown) => {
+      this.replica.publish({ ...request, req }).catch((error: unknown) => {
         if (!this.pending.delete(req)) return;
         clearTimeout(timer);
         reject(new ClusterUnavailableError(`the event log did not store the request: ${error instanceof Error ? error.message : String(error)}`));

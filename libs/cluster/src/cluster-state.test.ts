@@ -45,7 +45,7 @@ class Log {
     const n = (this.n.get(origin) ?? 0) + 1;
     this.n.set(origin, n);
     this.time += advanceMs;
-    const full = { ...entry, inc: `inc-${origin}`, n } as LogEntry;
+    const full = { ...entry, inc: `inc-${origin}`, n };
     this.entries.push({ entry: full, origin, position: this.entries.length + 100, birth: this.time });
     return full;
   }
@@ -165,9 +165,7 @@ describe('ClusterState: the replicated room state machine', () => {
     const state = new ClusterState(calls);
     log.applyTo(state);
     expect(calls.lost).toEqual([`${B}:timeout`]);
-    expect(calls.events.filter((e) => e.type === 'member_left')).toEqual([
-      expect.objectContaining({ type: 'member_left', userId: 'bob', reason: 'timeout' }),
-    ]);
+    expect(calls.events.filter((e) => e.type === 'member_left')).toEqual([expect.objectContaining({ type: 'member_left', userId: 'bob', reason: 'timeout' })]);
     // 1000 ms timeout + 5000 ms grace, measured in log time (beats every 300 ms).
     expect(state.rooms.get('r1' as never)?.members.size).toBe(1);
   });
@@ -274,11 +272,7 @@ describe('ClusterState: the replicated room state machine', () => {
       expect(calls.commands.has('a1')).toBe(true);
       expect(calls.commands.get('a1')).toBeUndefined();
       expect(state.rooms.has('r1' as never)).toBe(false);
-      expect(calls.events.map((e) => (e.type === 'member_left' ? `${e.userId}:${e.reason}` : e.type))).toEqual([
-        'alice:closed',
-        'bob:closed',
-        'carol:closed',
-      ]);
+      expect(calls.events.map((e) => (e.type === 'member_left' ? `${e.userId}:${e.reason}` : e.type))).toEqual(['alice:closed', 'bob:closed', 'carol:closed']);
       expect(calls.ended.map((e) => `${e.node}:${e.code}`).sort()).toEqual([`${A}:4405`, `${B}:4405`, `${B}:4405`]);
       const from = log.entries.length;
       log.join(A, 'j4', 'dave');
@@ -362,14 +356,23 @@ describe('ClusterState: the replicated room state machine', () => {
       expect(copy.rooms.get(room)?.epoch).toBe(state.rooms.get(room)?.epoch);
     });
   });
-  describe('rejoin block after a kick (the room\'s kickBlockMs, from the join that created it)', () => {
+  describe("rejoin block after a kick (the room's kickBlockMs, from the join that created it)", () => {
     const room = 'r1' as never;
     /** alice (host) creates r1 with a 5 s block; bob and carol join. */
     /** `kickBlockMs` null: the join has no such field (an older node). */
     function setup(kickBlockMs: number | null = 5000): { log: Log; calls: Calls; state: ClusterState } {
       const log = new Log();
       log.add(A, { t: 'hello', timeoutMs: 120_000 });
-      log.add(A, { t: 'join', req: 'j1', room, userId: 'alice' as never, role: 'host', settings, graceMs: 5000, ...(kickBlockMs === null ? {} : { kickBlockMs }) });
+      log.add(A, {
+        t: 'join',
+        req: 'j1',
+        room,
+        userId: 'alice' as never,
+        role: 'host',
+        settings,
+        graceMs: 5000,
+        ...(kickBlockMs === null ? {} : { kickBlockMs }),
+      });
       log.join(B, 'j2', 'bob', 'listener');
       log.join(B, 'j3', 'carol', 'listener');
       const calls = new Calls();
@@ -396,7 +399,11 @@ describe('ClusterState: the replicated room state machine', () => {
         log.join(A, 'j7', 'dave'); // another user
       });
       for (const req of ['j4', 'j5']) {
-        expect(calls.joins.get(req)).toEqual({ ok: false, closeCode: CloseCode.Kicked, reason: `kicked from this room; you may join it again after ${new Date(kickedAt + 5000).toISOString()}` });
+        expect(calls.joins.get(req)).toEqual({
+          ok: false,
+          closeCode: CloseCode.Kicked,
+          reason: `kicked from this room; you may join it again after ${new Date(kickedAt + 5000).toISOString()}`,
+        });
       }
       expect(calls.joins.get('j6')).toMatchObject({ ok: true });
       expect(calls.joins.get('j7')).toMatchObject({ ok: true });
@@ -412,7 +419,7 @@ describe('ClusterState: the replicated room state machine', () => {
       expect(state.kickBlockedUntil(room, 'bob' as never)).toBeUndefined();
     });
 
-    it('an administrator\'s kick blocks the same way, and the block outlives the room', () => {
+    it("an administrator's kick blocks the same way, and the block outlives the room", () => {
       const { log, calls, state } = setup();
       then(log, state, () => log.add('admin-1' as NodeId, { t: 'admin', req: 'a1', room, action: { type: 'kick', userId: 'carol' as never } }));
       expect(calls.ended.at(-1)).toMatchObject({ code: CloseCode.Kicked });
@@ -455,7 +462,9 @@ describe('ClusterState: the replicated room state machine', () => {
       expect(JSON.parse(a.snapshot()).kickBlocks).toEqual([]);
 
       const old = setup(null);
-      then(old.log, old.state, () => old.log.add(A, { t: 'cmd', req: 'k1', room, by: sidOf(old.calls, 'j1'), cmd: { type: 'kick', sid: sidOf(old.calls, 'j2') } }));
+      then(old.log, old.state, () =>
+        old.log.add(A, { t: 'cmd', req: 'k1', room, by: sidOf(old.calls, 'j1'), cmd: { type: 'kick', sid: sidOf(old.calls, 'j2') } }),
+      );
       then(old.log, old.state, () => old.log.join(B, 'j4', 'bob'));
       expect(old.calls.joins.get('j4')).toMatchObject({ ok: true });
       const none = setup(0);

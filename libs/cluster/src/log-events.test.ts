@@ -3,7 +3,18 @@ import { parseLogEntry } from './log-events';
 
 describe('log entries', () => {
   const join = (name: string) =>
-    JSON.stringify({ t: 'join', inc: 'i', n: 1, req: 'r', room: 'r1', userId: 'u1', role: 'speaker', name, settings: { capacity: 5, seats: 1 }, graceMs: 1000 });
+    JSON.stringify({
+      t: 'join',
+      inc: 'i',
+      n: 1,
+      req: 'r',
+      room: 'r1',
+      userId: 'u1',
+      role: 'speaker',
+      name,
+      settings: { capacity: 5, seats: 1 },
+      graceMs: 1000,
+    });
 
   it('take a display name of up to 64 code points (64 emoji are 128 UTF-16 code units), not more', () => {
     expect(parseLogEntry(join('😀'.repeat(64)))).toMatchObject({ t: 'join', name: '😀'.repeat(64) });
@@ -17,8 +28,24 @@ describe('command entries', () => {
   const cmd = (command: unknown) => JSON.stringify({ t: 'cmd', inc: 'i', n: 1, req: 'r', room: 'r1', by: 3, cmd: command });
 
   it('take a command the gateway accepts, keeping only its fields', () => {
-    expect(parseLogEntry(cmd({ type: 'chat', text: 'hello' }))).toEqual({ t: 'cmd', inc: 'i', n: 1, req: 'r', room: 'r1', by: 3, cmd: { type: 'chat', text: 'hello' } });
-    expect(parseLogEntry(cmd({ type: 'kick', sid: 9, pad: 'x' }))).toEqual({ t: 'cmd', inc: 'i', n: 1, req: 'r', room: 'r1', by: 3, cmd: { type: 'kick', sid: 9 } });
+    expect(parseLogEntry(cmd({ type: 'chat', text: 'hello' }))).toEqual({
+      t: 'cmd',
+      inc: 'i',
+      n: 1,
+      req: 'r',
+      room: 'r1',
+      by: 3,
+      cmd: { type: 'chat', text: 'hello' },
+    });
+    expect(parseLogEntry(cmd({ type: 'kick', sid: 9, pad: 'x' }))).toEqual({
+      t: 'cmd',
+      inc: 'i',
+      n: 1,
+      req: 'r',
+      room: 'r1',
+      by: 3,
+      cmd: { type: 'kick', sid: 9 },
+    });
   });
 
   // Each is refused at the edge (decodeClientMessage, close 4400); the log refuses the same.

@@ -271,10 +271,7 @@ export function parseLogEntry(text: string): LogEntry | undefined {
     case 'room':
       return isShortString(e.req) && isValidId(e.room) && (e.config === null || isRoomConfig(e.config)) ? (e as unknown as RoomConfigEntry) : undefined;
     case 'ban':
-      return isShortString(e.req) &&
-        (e.room === null || isValidId(e.room)) &&
-        isValidId(e.userId) &&
-        (e.until === null || isPositiveInt(e.until))
+      return isShortString(e.req) && (e.room === null || isValidId(e.room)) && isValidId(e.userId) && (e.until === null || isPositiveInt(e.until))
         ? (e as unknown as BanEntry)
         : undefined;
     case 'unban':

@@ -89,7 +89,15 @@ async function startAlone(hand: HandLog, r: Replica): Promise<void> {
 }
 
 async function joinVia(hand: HandLog, r: Replica, user: string): Promise<void> {
-  await r.publish({ t: 'join', req: user, room: 'room' as never, userId: user as never, role: 'listener', settings: { capacity: 10, seats: 2 }, graceMs: 1000 });
+  await r.publish({
+    t: 'join',
+    req: user,
+    room: 'room' as never,
+    userId: user as never,
+    role: 'listener',
+    settings: { capacity: 10, seats: 2 },
+    graceMs: 1000,
+  });
 }
 
 describe('Replica', () => {

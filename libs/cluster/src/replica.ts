@@ -106,7 +106,7 @@ export class Replica {
   /** Since when its own beats have come back without a silence of half a node timeout. */
   private flowingSince = 0;
   /** Identity of the last RECENT applied entries by position, to tell redeliveries from rewrites. */
-  private readonly recent: ({ position: number; id: string } | undefined)[] = new Array(RECENT);
+  private readonly recent: ({ position: number; id: string } | undefined)[] = new Array<{ position: number; id: string } | undefined>(RECENT);
   private readonly encoder = new TextEncoder();
   private readonly decoder = new TextDecoder();
 
@@ -150,7 +150,7 @@ export class Replica {
 
   /** Publishes an entry; the promise settles when the log stored it (not when it was applied). */
   publish(entry: NewEntry): Promise<void> {
-    const full = { ...entry, inc: this.inc, n: ++this.n } as LogEntry;
+    const full = { ...entry, inc: this.inc, n: ++this.n };
     if (this.onRoundTrip) {
       this.sentAt.set(full.n, performance.now());
       if (this.sentAt.size > MAX_TIMED) this.sentAt.delete(this.sentAt.keys().next().value as number);

@@ -64,7 +64,14 @@ export class StateCore {
 
   /** `by` undefined: an administrator. */
   updated(room: RoomRecord, members: MemberRecord[], reason: UpdateReason, by: MemberRecord | undefined): void {
-    const message: MembersUpdatedMessage = { type: 'members_updated', room: room.id, seq: 0, members: members.map(memberInfo), reason, by: by?.sid ?? ADMIN_SID };
+    const message: MembersUpdatedMessage = {
+      type: 'members_updated',
+      room: room.id,
+      seq: 0,
+      members: members.map(memberInfo),
+      reason,
+      by: by?.sid ?? ADMIN_SID,
+    };
     this.emit(room, message);
     for (const m of members) this.listener.memberChanged(m);
   }
@@ -93,4 +100,3 @@ export class StateCore {
     this.detached.add(member);
   }
 }
-

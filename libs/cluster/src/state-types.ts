@@ -72,9 +72,7 @@ export interface NodeRecord {
   url?: string;
 }
 
-export type JoinOutcome =
-  | { ok: true; member: MemberRecord }
-  | { ok: false; closeCode: number; reason: string };
+export type JoinOutcome = { ok: true; member: MemberRecord } | { ok: false; closeCode: number; reason: string };
 
 export type ResumeOutcome = { ok: true; member: MemberRecord } | { ok: false; reason: string };
 

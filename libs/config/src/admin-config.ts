@@ -91,7 +91,13 @@ export function loadAdminConfig(source: Record<string, string | undefined> = pro
     if (env.DATABASE_URL.startsWith('sqlite:') && env.BUS === 'rocketmq') {
       problems.push('DATABASE_URL: a cluster (BUS=rocketmq) needs MySQL; SQLite is for a single node');
     }
-    const secrets = { JWT_SECRET: env.JWT_SECRET, ADMIN_JWT_SECRET: env.ADMIN_JWT_SECRET, ADMIN_BOOTSTRAP_KEY: env.ADMIN_BOOTSTRAP_KEY, DATABASE_URL: env.DATABASE_URL, ROCKETMQ_SECRET_KEY: env.ROCKETMQ_SECRET_KEY };
+    const secrets = {
+      JWT_SECRET: env.JWT_SECRET,
+      ADMIN_JWT_SECRET: env.ADMIN_JWT_SECRET,
+      ADMIN_BOOTSTRAP_KEY: env.ADMIN_BOOTSTRAP_KEY,
+      DATABASE_URL: env.DATABASE_URL,
+      ROCKETMQ_SECRET_KEY: env.ROCKETMQ_SECRET_KEY,
+    };
     problems.push(...exampleSecretProblems(secrets, problems));
   }
   if ((env.ROCKETMQ_ACCESS_KEY === '') !== (env.ROCKETMQ_SECRET_KEY === '')) {

@@ -108,6 +108,7 @@ export function describeValueError(e: ValueError, hideValue = false): string {
 function allowedValues(schema: unknown): string[] | undefined {
   const s = schema as { const?: unknown; anyOf?: unknown[] } | undefined;
   if (s === undefined || s === null) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- TypeBox literals are primitives
   if (s.const !== undefined) return [String(s.const)];
   if (!Array.isArray(s.anyOf)) return undefined;
   const values: string[] = [];
@@ -231,7 +232,10 @@ export function isSecret(path: string): boolean {
   return path.includes('KEY') || path.includes('SECRET');
 }
 
-type BusEnv = Pick<Env, 'BUS' | 'ROCKETMQ_ENDPOINTS' | 'ROCKETMQ_NAMESRV_ADDR' | 'ROCKETMQ_NAMESPACE' | 'ROCKETMQ_VOICE_TOPIC' | 'ROCKETMQ_EVENT_TOPIC' | 'ROCKETMQ_GROUP_PREFIX'> &
+type BusEnv = Pick<
+  Env,
+  'BUS' | 'ROCKETMQ_ENDPOINTS' | 'ROCKETMQ_NAMESRV_ADDR' | 'ROCKETMQ_NAMESPACE' | 'ROCKETMQ_VOICE_TOPIC' | 'ROCKETMQ_EVENT_TOPIC' | 'ROCKETMQ_GROUP_PREFIX'
+> &
   Partial<Pick<Env, 'ROCKETMQ_BROKER_ADDRESS_MAP'>>;
 type BusSecurityEnv = Partial<Pick<Env, 'ROCKETMQ_ACCESS_KEY' | 'ROCKETMQ_SECRET_KEY' | 'ROCKETMQ_TLS'>>;
 type VoiceLane = Pick<Extract<GatewayConfig['bus'], { kind: 'rocketmq' }>, 'maxVoiceMessagesPerSecond' | 'maxVoiceBatchBytes' | 'voiceDeadlineMs'>;

@@ -41,7 +41,13 @@ describe('production refuses example and development secrets', () => {
   });
 
   it('admin: refuses example values of every secret, the database url included', () => {
-    const base = { NODE_ENV: 'production', NODE_ID: 'admin-0', BUS: 'rocketmq', JWT_SECRET: GOOD, DATABASE_URL: 'mysql://voiceroom:s3cret@mysql:3306/voiceroom' };
+    const base = {
+      NODE_ENV: 'production',
+      NODE_ID: 'admin-0',
+      BUS: 'rocketmq',
+      JWT_SECRET: GOOD,
+      DATABASE_URL: 'mysql://voiceroom:s3cret@mysql:3306/voiceroom',
+    };
     expect(problems(() => loadAdminConfig(base))).toEqual([]);
     const p = problems(() =>
       loadAdminConfig({

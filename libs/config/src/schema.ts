@@ -22,7 +22,8 @@ export const EnvSchema = Type.Object({
   NODE_URL: Type.String({
     pattern: '^(https?://[^\\s]{1,200})?$',
     default: '',
-    description: 'How the other gateways reach this one over HTTP (e.g. http://gateway-0.gateway:8080). A node that stops hearing its own beats asks them whether the event log still flows for them, to tell a cut from an outage',
+    description:
+      'How the other gateways reach this one over HTTP (e.g. http://gateway-0.gateway:8080). A node that stops hearing its own beats asks them whether the event log still flows for them, to tell a cut from an outage',
   }),
   NODE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$', description: 'Stable node identity' })),
   LOG_LEVEL: Type.Union(
@@ -31,11 +32,16 @@ export const EnvSchema = Type.Object({
   ),
   BUS: Type.Union([Type.Literal('memory'), Type.Literal('rocketmq')], { default: 'memory' }),
   ROCKETMQ_ENDPOINTS: Type.String({ minLength: 1, default: '127.0.0.1:8081' }),
-  ROCKETMQ_NAMESRV_ADDR: Type.String({ pattern: '^[^;\\s]+:\\d+(;[^;\\s]+:\\d+)*$', default: '127.0.0.1:9876', description: 'NameServers (host:port;host:port): the voice lane finds its brokers there' }),
+  ROCKETMQ_NAMESRV_ADDR: Type.String({
+    pattern: '^[^;\\s]+:\\d+(;[^;\\s]+:\\d+)*$',
+    default: '127.0.0.1:9876',
+    description: 'NameServers (host:port;host:port): the voice lane finds its brokers there',
+  }),
   ROCKETMQ_BROKER_ADDRESS_MAP: Type.String({
     pattern: '^([^=,\\s]+:\\d+=[^=,\\s]+:\\d+(,[^=,\\s]+:\\d+=[^=,\\s]+:\\d+)*)?$',
     default: '',
-    description: 'advertised=reachable,...: broker addresses as the NameServer gives them, and where this node reaches them (NAT, port forwarding, a test proxy); empty: as given',
+    description:
+      'advertised=reachable,...: broker addresses as the NameServer gives them, and where this node reaches them (NAT, port forwarding, a test proxy); empty: as given',
   }),
   ROCKETMQ_NAMESPACE: Type.String({ default: '' }),
   ROCKETMQ_ACCESS_KEY: Type.String({ default: '', description: 'RocketMQ ACL 2.0 user (access key) of the event lane; empty: no credentials' }),
@@ -51,7 +57,12 @@ export const EnvSchema = Type.Object({
   BUS_MAX_VOICE_BATCH_BYTES: Int(1024, 4 * 1024 * 1024, 262144, 'Largest voice message body'),
   VOICE_DEADLINE_MS: Int(20, 60_000, 500, 'Voice older than this is dropped, never played late'),
   JWT_SECRET: Type.String({ minLength: 1, default: 'dev-only-insecure-secret-change-me' }),
-  TOKEN_MAX_TTL_SECONDS: Int(60, 30 * 86400, 86400, 'Longest lifetime of a join token: the gateway refuses (4401) one whose exp − iat, or exp − now, is longer; the admin API issues none longer'),
+  TOKEN_MAX_TTL_SECONDS: Int(
+    60,
+    30 * 86400,
+    86400,
+    'Longest lifetime of a join token: the gateway refuses (4401) one whose exp − iat, or exp − now, is longer; the admin API issues none longer',
+  ),
   JOIN_TIMEOUT_MS: Int(100, 120_000, 5000, 'Time a new socket has to send its join message'),
   VOICE_MAX_PAYLOAD_BYTES: Int(1, 1275, 512, 'Largest Opus payload in one voice frame'),
   VOICE_MAX_FPS: Int(1, 1000, 60, 'Sustained voice frames per second per connection'),
@@ -60,7 +71,12 @@ export const EnvSchema = Type.Object({
   ABUSE_WINDOW_MS: Int(100, 600_000, 10_000, 'Window for ABUSE_MAX_VIOLATIONS'),
   SOCKET_HIGH_WATER_BYTES: Int(1024, 64 * 1024 * 1024, 65536, 'Unsent bytes above which a socket gets no voice'),
   WS_MAX_MESSAGE_BYTES: Int(1024, 16 * 1024 * 1024, 65536, 'Messages larger than this close the socket (1009)'),
-  WS_CLOSE_TIMEOUT_MS: Int(100, 60_000, 5000, 'After the gateway sends a close frame, the TCP connection is destroyed if the client has not answered within this'),
+  WS_CLOSE_TIMEOUT_MS: Int(
+    100,
+    60_000,
+    5000,
+    'After the gateway sends a close frame, the TCP connection is destroyed if the client has not answered within this',
+  ),
   HTTP_HEADERS_TIMEOUT_MS: Int(1000, 120_000, 10_000, 'Time a client has to send a complete request head (an upgrade included); then 408 and close'),
   HTTP_REQUEST_TIMEOUT_MS: Int(1000, 600_000, 30_000, 'Time a client has to send a complete request, body included; then 408 and close'),
   HEARTBEAT_INTERVAL_MS: Int(1000, 600_000, 20_000, 'WebSocket ping interval; a socket missing a pong is closed'),
@@ -93,7 +109,7 @@ export const EnvSchema = Type.Object({
   }),
   DEV_TOKENS_PER_MINUTE: Int(1, 100_000, 30, 'POST /dev/token: tokens per client address per minute (a bucket of this size, refilled evenly)'),
   WEB_ROOT: Type.String({ default: '', description: 'Directory of the built voice-room page served at / (default: apps/web/dist when built; "off": none)' }),
-  SPEAKERS_INTERVAL_MS: Int(50, 10_000, 250, 'How often each room\'s active speakers are checked (announced when they change)'),
+  SPEAKERS_INTERVAL_MS: Int(50, 10_000, 250, "How often each room's active speakers are checked (announced when they change)"),
 });
 
 export type Env = Static<typeof EnvSchema>;

@@ -39,7 +39,11 @@ export function errorMessage(error: unknown): string {
 
 /** listen() failed; the message is `describeListenError`'s line. */
 export class ListenError extends Error {
-  constructor(override readonly cause: unknown, host: string, port: number) {
+  constructor(
+    override readonly cause: unknown,
+    host: string,
+    port: number,
+  ) {
     super(describeListenError(cause, host, port));
     this.name = 'ListenError';
   }

@@ -64,7 +64,9 @@ export function createDataSource(options: DatabaseOptions): DataSource {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (path === '' || path.startsWith('//')) {
-      throw new DatabaseUrlError(`invalid SQLite url ${JSON.stringify(url)}: write sqlite:PATH (sqlite:./data/voiceroom.db, sqlite:/abs/path.db) or sqlite::memory:`);
+      throw new DatabaseUrlError(
+        `invalid SQLite url ${JSON.stringify(url)}: write sqlite:PATH (sqlite:./data/voiceroom.db, sqlite:/abs/path.db) or sqlite::memory:`,
+      );
     }
     const memory = path === ':memory:';
     return new DataSource({
@@ -138,7 +140,9 @@ export function describeDatabaseUrl(url: string): string {
  */
 function mysqlTls(parsed: URL, url: string): { ssl?: { ca?: string; rejectUnauthorized: true } } {
   const bad = (problem: string) =>
-    new DatabaseUrlError(`invalid MySQL url ${JSON.stringify(describeDatabaseUrl(url))}: ${problem}; expected ${MYSQL_FORM}[?ssl=true or ?ssl-ca=/path/ca.pem]`);
+    new DatabaseUrlError(
+      `invalid MySQL url ${JSON.stringify(describeDatabaseUrl(url))}: ${problem}; expected ${MYSQL_FORM}[?ssl=true or ?ssl-ca=/path/ca.pem]`,
+    );
   let ssl = false;
   let ca: string | undefined;
   for (const [key, value] of parsed.searchParams) {
@@ -155,7 +159,14 @@ function mysqlTls(parsed: URL, url: string): { ssl?: { ca?: string; rejectUnauth
   return ssl ? { ssl: { rejectUnauthorized: true } } : {};
 }
 
-function parseMysqlUrl(url: string): { ssl?: { ca?: string; rejectUnauthorized: true }; host: string; port: number; username: string; password?: string; database: string } {
+function parseMysqlUrl(url: string): {
+  ssl?: { ca?: string; rejectUnauthorized: true };
+  host: string;
+  port: number;
+  username: string;
+  password?: string;
+  database: string;
+} {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -164,10 +175,13 @@ function parseMysqlUrl(url: string): { ssl?: { ca?: string; rejectUnauthorized: 
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   const problem =
-    parsed.hostname === '' ? 'no host'
-    : database === '' || database.includes('/') ? 'no database name (or more than one path segment)'
-    : parsed.hash !== '' ? 'a #fragment is not supported'
-    : undefined;
+    parsed.hostname === ''
+      ? 'no host'
+      : database === '' || database.includes('/')
+        ? 'no database name (or more than one path segment)'
+        : parsed.hash !== ''
+          ? 'a #fragment is not supported'
+          : undefined;
   if (problem) {
     throw new DatabaseUrlError(`invalid MySQL url ${JSON.stringify(describeDatabaseUrl(url))}: ${problem}; expected ${MYSQL_FORM}`);
   }

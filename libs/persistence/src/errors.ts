@@ -66,10 +66,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 
 /** True when `err` is a unique or primary key violation (MySQL ER_DUP_ENTRY, SQLite UNIQUE/PRIMARY KEY constraint). */
 export function isDuplicateKey(err: unknown): boolean {
-  return someError(
-    err,
-    (e) => e.code === 'ER_DUP_ENTRY' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY',
-  );
+  return someError(err, (e) => e.code === 'ER_DUP_ENTRY' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY');
 }
 
 type ErrorLike = { code?: unknown; name?: unknown; message?: unknown; driverError?: unknown; cause?: unknown; errors?: unknown };

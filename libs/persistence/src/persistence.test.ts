@@ -131,7 +131,9 @@ describe.each(targets)('persistence on $name', (target) => {
       );
       expect(columns.map((c) => c.name)).toEqual(expect.arrayContaining(['chat_messages.body', 'rooms.name', 'audit_log.details']));
       expect(columns.filter((c) => c.charset !== 'utf8mb4')).toEqual([]);
-      const [id] = await ds.query("SELECT DATA_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'chat_messages' AND COLUMN_NAME = 'id'");
+      const [id] = await ds.query(
+        "SELECT DATA_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'chat_messages' AND COLUMN_NAME = 'id'",
+      );
       expect(id).toEqual({ type: 'bigint' });
     });
   }
@@ -194,7 +196,9 @@ describe.each(targets)('persistence on $name', (target) => {
       revokedAt: null,
     });
     await bans.update({ id: second.id }, { revokedAt: T0 + 1000 });
-    expect(await bans.findBy({ userId: 'u1', roomId: 'r1' })).toEqual([expect.objectContaining({ id: second.id, reason: 'spam', expiresAt: T0 + 60_000, revokedAt: T0 + 1000 })]);
+    expect(await bans.findBy({ userId: 'u1', roomId: 'r1' })).toEqual([
+      expect.objectContaining({ id: second.id, reason: 'spam', expiresAt: T0 + 60_000, revokedAt: T0 + 1000 }),
+    ]);
 
     const audit = ds.getRepository(AuditEntryEntity);
     const details = { before: { seats: 8 }, after: { seats: 6 }, note: 'ok 👍' };
@@ -245,7 +249,13 @@ describe.each(targets)('persistence on $name', (target) => {
   it('stores a chat message archived twice once, with orIgnore', async () => {
     const message = chat({ roomId: 'r9', seq: 1, body: 'once 🙂' });
     for (let i = 0; i < 2; i++) {
-      await ds.createQueryBuilder().insert().into(ChatMessageEntity).values([message, chat({ roomId: 'r9', seq: 2 + i })]).orIgnore().execute();
+      await ds
+        .createQueryBuilder()
+        .insert()
+        .into(ChatMessageEntity)
+        .values([message, chat({ roomId: 'r9', seq: 2 + i })])
+        .orIgnore()
+        .execute();
     }
     const stored = await ds.getRepository(ChatMessageEntity).find({ where: { roomId: 'r9' }, order: { seq: 'ASC' } });
     expect(stored.map((m) => [m.seq, m.body])).toEqual([
@@ -364,7 +374,16 @@ describe('createDataSource', () => {
   });
 
   it('rejects other urls with a message naming the accepted forms, never the password', () => {
-    for (const url of ['postgres://app:hunter2@db/x', 'voiceroom.db', '', 'sqlite:', 'sqlite://x.db', 'mysql://app:hunter2@db', 'mysql://db/x?sslmode=require', 'mysql://db/x?ssl=yes']) {
+    for (const url of [
+      'postgres://app:hunter2@db/x',
+      'voiceroom.db',
+      '',
+      'sqlite:',
+      'sqlite://x.db',
+      'mysql://app:hunter2@db',
+      'mysql://db/x?sslmode=require',
+      'mysql://db/x?ssl=yes',
+    ]) {
       let error: unknown;
       try {
         createDataSource({ url });

@@ -92,14 +92,7 @@ export interface ChatMessage {
 }
 
 /** Commands act on the room once joined; they go through the cluster's event log. */
-export type RoomCommand =
-  | RaiseHandMessage
-  | AnswerHandMessage
-  | SetRoleMessage
-  | MuteMessage
-  | MuteAllMessage
-  | KickMessage
-  | ChatMessage;
+export type RoomCommand = RaiseHandMessage | AnswerHandMessage | SetRoleMessage | MuteMessage | MuteAllMessage | KickMessage | ChatMessage;
 
 export type ClientMessage = JoinMessage | ResumeMessage | LeaveMessage | PingMessage | RoomCommand;
 
@@ -260,22 +253,9 @@ export interface ErrorMessage {
 }
 
 /** Room events carry `seq`: consecutive per room, identical on every node. */
-export type RoomEventMessage =
-  | MemberJoinedMessage
-  | MemberLeftMessage
-  | MembersUpdatedMessage
-  | ChatEventMessage
-  | NoticeMessage
-  | RoomUpdatedMessage;
+export type RoomEventMessage = MemberJoinedMessage | MemberLeftMessage | MembersUpdatedMessage | ChatEventMessage | NoticeMessage | RoomUpdatedMessage;
 
-export type ServerMessage =
-  | JoinedMessage
-  | ResumedMessage
-  | RoomEventMessage
-  | SpeakersMessage
-  | GoAwayMessage
-  | PongMessage
-  | ErrorMessage;
+export type ServerMessage = JoinedMessage | ResumedMessage | RoomEventMessage | SpeakersMessage | GoAwayMessage | PongMessage | ErrorMessage;
 
 /** Stable codes of `error` messages (non-fatal; fatal errors close the socket with a close code). */
 export const ErrorCode = {
@@ -354,8 +334,8 @@ export function decodeRoomCommand(value: unknown): DecodeResult<RoomCommand> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not a JSON object' };
   const m = value as Record<string, unknown>;
   if (m.ref !== undefined && !isRef(m.ref)) return { ok: false, reason: REF_REASON };
-  const ref = m.ref === undefined ? {} : { ref: m.ref as Ref };
-  const bool = (field: string): boolean | undefined => (typeof m[field] === 'boolean' ? (m[field] as boolean) : undefined);
+  const ref = m.ref === undefined ? {} : { ref: m.ref };
+  const bool = (field: string): boolean | undefined => (typeof m[field] === 'boolean' ? m[field] : undefined);
   switch (m.type) {
     case 'raise_hand': {
       const raised = bool('raised');

@@ -81,17 +81,11 @@ export function readSequence(frame: Uint8Array): number {
 }
 
 export function readTimestamp(frame: Uint8Array): number {
-  return (
-    (((frame[4] as number) << 24) | ((frame[5] as number) << 16) | ((frame[6] as number) << 8) | (frame[7] as number)) >>>
-    0
-  );
+  return (((frame[4] as number) << 24) | ((frame[5] as number) << 16) | ((frame[6] as number) << 8) | (frame[7] as number)) >>> 0;
 }
 
 export function readSpeakerId(serverFrame: Uint8Array): SpeakerId {
-  return ((((serverFrame[8] as number) << 24) |
-    ((serverFrame[9] as number) << 16) |
-    ((serverFrame[10] as number) << 8) |
-    (serverFrame[11] as number)) >>>
+  return ((((serverFrame[8] as number) << 24) | ((serverFrame[9] as number) << 16) | ((serverFrame[10] as number) << 8) | (serverFrame[11] as number)) >>>
     0) as SpeakerId;
 }
 
@@ -100,12 +94,7 @@ export function readSpeakerId(serverFrame: Uint8Array): SpeakerId {
  * speaker id, then the payload. `out` must have SERVER_VOICE_HEADER_BYTES - CLIENT_VOICE_HEADER_BYTES
  * more bytes than the client frame from `offset`. Returns the number of bytes written.
  */
-export function writeServerVoiceFrame(
-  clientFrame: Uint8Array,
-  speaker: SpeakerId,
-  out: Uint8Array,
-  offset: number,
-): number {
+export function writeServerVoiceFrame(clientFrame: Uint8Array, speaker: SpeakerId, out: Uint8Array, offset: number): number {
   out.set(clientFrame.subarray(0, CLIENT_VOICE_HEADER_BYTES), offset);
   out[offset + 8] = speaker >>> 24;
   out[offset + 9] = (speaker >>> 16) & 0xff;
@@ -116,14 +105,7 @@ export function writeServerVoiceFrame(
 }
 
 /** Writes a client voice frame; used by clients, tests and the load generator. Returns bytes written. */
-export function writeClientVoiceFrame(
-  out: Uint8Array,
-  offset: number,
-  sequence: number,
-  timestamp: number,
-  level: number,
-  payload: Uint8Array,
-): number {
+export function writeClientVoiceFrame(out: Uint8Array, offset: number, sequence: number, timestamp: number, level: number, payload: Uint8Array): number {
   out[offset] = FRAME_KIND_VOICE;
   out[offset + 1] = level & 0x7f;
   out[offset + 2] = (sequence >>> 8) & 0xff;

@@ -10,7 +10,9 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
  */
 export async function launchChromium(options: { audioFile?: string } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`Chromium is not at ${CHROMIUM_PATH}: install Debian's package (apt-get install chromium; \`npm test\` does it when run as root) or set CHROMIUM_PATH.`);
+    throw new Error(
+      `Chromium is not at ${CHROMIUM_PATH}: install Debian's package (apt-get install chromium; \`npm test\` does it when run as root) or set CHROMIUM_PATH.`,
+    );
   }
   const { chromium } = await import('playwright-core');
   const args = [

@@ -64,10 +64,12 @@ export class GatewayProcess {
     private readonly child: ChildProcess,
     listening: string,
   ) {
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-      this.exitCode = code ?? (signal ? -1 : null);
-      resolve();
-    }));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.exitCode = code ?? (signal ? -1 : null);
+        resolve();
+      }),
+    );
     const collect = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) {
         if (!line) continue;
@@ -88,17 +90,26 @@ export class GatewayProcess {
 
   static async start(options: GatewayProcessOptions): Promise<GatewayProcess> {
     const port = options.advertise ? await freePort() : 0;
-    const child = spawnServer(options.app ?? 'gateway', {
-      ...(port ? { PORT: String(port), NODE_URL: `http://127.0.0.1:${port}` } : {}),
-      NODE_ID: options.nodeId,
-      BUS: options.bus ?? 'rocketmq',
-      ROCKETMQ_ENDPOINTS: process.env.ROCKETMQ_ENDPOINTS ?? '127.0.0.1:8081',
-      ROCKETMQ_NAMESRV_ADDR: process.env.ROCKETMQ_NAMESRV_ADDR ?? '127.0.0.1:9876',
-      ...options.env,
-    }, options.nodeArgs);
+    const child = spawnServer(
+      options.app ?? 'gateway',
+      {
+        ...(port ? { PORT: String(port), NODE_URL: `http://127.0.0.1:${port}` } : {}),
+        NODE_ID: options.nodeId,
+        BUS: options.bus ?? 'rocketmq',
+        ROCKETMQ_ENDPOINTS: process.env.ROCKETMQ_ENDPOINTS ?? '127.0.0.1:8081',
+        ROCKETMQ_NAMESRV_ADDR: process.env.ROCKETMQ_NAMESRV_ADDR ?? '127.0.0.1:9876',
+        ...options.env,
+      },
+      options.nodeArgs,
+    );
     const gateway = new GatewayProcess(options.nodeId, child, SERVERS[options.app ?? 'gateway'].listening);
     try {
-      await waitFor(`gateway ${options.nodeId} to listen`, () => gateway.exitCode === undefined ? gateway.port : Promise.reject(new Error('exited')), 30_000, 50);
+      await waitFor(
+        `gateway ${options.nodeId} to listen`,
+        () => (gateway.exitCode === undefined ? gateway.port : Promise.reject(new Error('exited'))),
+        30_000,
+        50,
+      );
       await gateway.waitReady(60_000);
     } catch (error) {
       await gateway.kill();

@@ -52,7 +52,11 @@ export function rocketmqScript(command: 'up' | 'down' | 'status'): Promise<strin
 export function rocketmqPid(component: 'namesrv' | 'proxy'): number | undefined {
   const dir = process.env.ROCKETMQ_RUNTIME_DIR ?? join(REPO_ROOT, '.rocketmq');
   try {
-    const pid = Number(readFileSync(join(dir, `${component}.pid`), 'utf8').trim().split('\n')[0]);
+    const pid = Number(
+      readFileSync(join(dir, `${component}.pid`), 'utf8')
+        .trim()
+        .split('\n')[0],
+    );
     process.kill(pid, 0);
     return pid;
   } catch {

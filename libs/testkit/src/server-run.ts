@@ -42,7 +42,9 @@ export async function runServer(
       return { code: (await exited) ?? -1, stdout, stderr };
     }
     if (first === 'timeout') {
-      throw new Error(`${app} neither exited nor printed ${String(options.until)} in time\n--- stdout ---\n${stdout.slice(-3000)}\n--- stderr ---\n${stderr.slice(-3000)}`);
+      throw new Error(
+        `${app} neither exited nor printed ${String(options.until)} in time\n--- stdout ---\n${stdout.slice(-3000)}\n--- stderr ---\n${stderr.slice(-3000)}`,
+      );
     }
     if (options.whileRunning) await options.whileRunning(stdout + stderr);
     return { code: undefined, stdout, stderr };

@@ -29,8 +29,7 @@ export interface JoinClaims {
 }
 
 export type VerifyResult =
-  | { ok: true; claims: JoinClaims }
-  | { ok: false; closeCode: typeof CloseCode.TokenInvalid | typeof CloseCode.TokenExpired; reason: string };
+  { ok: true; claims: JoinClaims } | { ok: false; closeCode: typeof CloseCode.TokenInvalid | typeof CloseCode.TokenExpired; reason: string };
 
 export interface TokenService {
   /**
@@ -83,7 +82,14 @@ export function createTokenService(secret: string): TokenService {
       const role = payload.role;
       const name = payload.name;
       const { exp, iat } = payload;
-      if (!userId || !room || !isRole(role) || typeof exp !== 'number' || (iat !== undefined && typeof iat !== 'number') || (name !== undefined && typeof name !== 'string')) {
+      if (
+        !userId ||
+        !room ||
+        !isRole(role) ||
+        typeof exp !== 'number' ||
+        (iat !== undefined && typeof iat !== 'number') ||
+        (name !== undefined && typeof name !== 'string')
+      ) {
         return { ok: false, closeCode: CloseCode.TokenInvalid, reason: 'token claims invalid' };
       }
       // No token lives longer than the maximum: `exp: 1e308` is no way around expiry.

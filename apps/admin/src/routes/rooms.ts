@@ -53,103 +53,145 @@ export function roomRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const repo = () => ctx.ds.getRepository(RoomEntity);
   const tags = ['rooms'];
 
-  api.post('/v1/rooms', {
-    config: { role: 'admin' },
-    schema: { tags, summary: 'Create a room', body: RoomBody, response: { 201: Room, 202: Room, ...errors(400, 401, 403, 409, 503) } },
-  }, async (request, reply) => {
-    const body = request.body;
-    checkSettings(body.settings);
-    const now = Date.now();
-    const room = repo().create({
-      id: body.id ?? `r_${randomBytes(8).toString('hex')}`,
-      name: body.name,
-      capacity: body.capacity ?? ctx.config.rooms.capacity,
-      seats: body.seats ?? ctx.config.rooms.seats,
-      status: 'open',
-      settings: body.settings ?? {},
-      createdAt: now,
-      updatedAt: now,
-    });
-    await repo().insert(room as never).catch((error: unknown) => conflictOnName(error, body.name));
-    await audit(ctx, request, 'room.create', 'room', room.id, { name: room.name, capacity: room.capacity, seats: room.seats });
-    const applied = await publish(ctx, room);
-    return reply.code(applied ? 201 : 202).send(roomView(ctx, room));
-  });
-
-  api.get('/v1/rooms', {
-    config: { role: 'viewer' },
-    schema: {
-      tags,
-      summary: 'List rooms (paged, by name)',
-      querystring: Type.Object(
-        {
-          status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
-          limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-          offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
-        },
-        { additionalProperties: false },
-      ),
-      response: { 200: RoomList, ...errors(400, 401, 403, 503) },
+  api.post(
+    '/v1/rooms',
+    {
+      config: { role: 'admin' },
+      schema: { tags, summary: 'Create a room', body: RoomBody, response: { 201: Room, 202: Room, ...errors(400, 401, 403, 409, 503) } },
     },
-  }, async (request) => {
-    const q = request.query;
-    const [rows, total] = await repo().findAndCount({
-      where: q.status ? { status: q.status } : {},
-      order: { name: 'ASC' },
-      take: q.limit,
-      skip: q.offset,
-    });
-    return { items: rows.map((r) => roomView(ctx, r)), total, limit: q.limit, offset: q.offset };
-  });
+    async (request, reply) => {
+      const body = request.body;
+      checkSettings(body.settings);
+      const now = Date.now();
+      const room = repo().create({
+        id: body.id ?? `r_${randomBytes(8).toString('hex')}`,
+        name: body.name,
+        capacity: body.capacity ?? ctx.config.rooms.capacity,
+        seats: body.seats ?? ctx.config.rooms.seats,
+        status: 'open',
+        settings: body.settings ?? {},
+        createdAt: now,
+        updatedAt: now,
+      });
+      await repo()
+        .insert(room as never)
+        .catch((error: unknown) => conflictOnName(error, body.name));
+      await audit(ctx, request, 'room.create', 'room', room.id, { name: room.name, capacity: room.capacity, seats: room.seats });
+      const applied = await publish(ctx, room);
+      return reply.code(applied ? 201 : 202).send(roomView(ctx, room));
+    },
+  );
 
-  api.get('/v1/rooms/:roomId', {
-    config: { role: 'viewer' },
-    schema: { tags, summary: 'Get a room', params: RoomIdParam, response: { 200: Room, ...errors(400, 401, 403, 404, 503) } },
-  }, async (request) => roomView(ctx, await findRoom(ctx, request.params.roomId)));
+  api.get(
+    '/v1/rooms',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags,
+        summary: 'List rooms (paged, by name)',
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
+            limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+            offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: RoomList, ...errors(400, 401, 403, 503) },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const [rows, total] = await repo().findAndCount({
+        where: q.status ? { status: q.status } : {},
+        order: { name: 'ASC' },
+        take: q.limit,
+        skip: q.offset,
+      });
+      return { items: rows.map((r) => roomView(ctx, r)), total, limit: q.limit, offset: q.offset };
+    },
+  );
 
-  api.patch('/v1/rooms/:roomId', {
-    config: { role: 'admin' },
-    schema: { tags, summary: 'Change name, capacity, seats or settings', params: RoomIdParam, body: RoomPatch, response: { 200: Room, 202: Room, ...errors(400, 401, 403, 404, 409, 503) } },
-  }, async (request, reply) => {
-    const body = request.body;
-    checkSettings(body.settings);
-    const room = await findRoom(ctx, request.params.roomId);
-    const before = { name: room.name, capacity: room.capacity, seats: room.seats };
-    Object.assign(room, body, { updatedAt: Date.now() });
-    await repo().save(room).catch((error: unknown) => conflictOnName(error, room.name));
-    await audit(ctx, request, 'room.update', 'room', room.id, { before, changes: body });
-    const applied = body.capacity !== undefined || body.seats !== undefined ? await publish(ctx, room) : true;
-    return reply.code(applied ? 200 : 202).send(roomView(ctx, room));
-  });
+  api.get(
+    '/v1/rooms/:roomId',
+    {
+      config: { role: 'viewer' },
+      schema: { tags, summary: 'Get a room', params: RoomIdParam, response: { 200: Room, ...errors(400, 401, 403, 404, 503) } },
+    },
+    async (request) => roomView(ctx, await findRoom(ctx, request.params.roomId)),
+  );
 
-  for (const [verb, status] of [['close', 'closed'], ['open', 'open']] as const) {
-    api.post(`/v1/rooms/:roomId/${verb}`, {
+  api.patch(
+    '/v1/rooms/:roomId',
+    {
       config: { role: 'admin' },
       schema: {
         tags,
-        summary: verb === 'close' ? 'Close a room: its members are disconnected (4405) on every node; joins are refused' : 'Reopen a closed room',
+        summary: 'Change name, capacity, seats or settings',
         params: RoomIdParam,
-        response: { 200: Room, 202: Room, ...errors(400, 401, 403, 404, 503) },
+        body: RoomPatch,
+        response: { 200: Room, 202: Room, ...errors(400, 401, 403, 404, 409, 503) },
       },
-    }, async (request, reply) => {
+    },
+    async (request, reply) => {
+      const body = request.body;
+      checkSettings(body.settings);
       const room = await findRoom(ctx, request.params.roomId);
-      room.status = status;
-      room.updatedAt = Date.now();
-      await repo().save(room);
-      await audit(ctx, request, `room.${verb}`, 'room', room.id);
-      const applied = await publish(ctx, room);
+      const before = { name: room.name, capacity: room.capacity, seats: room.seats };
+      Object.assign(room, body, { updatedAt: Date.now() });
+      await repo()
+        .save(room)
+        .catch((error: unknown) => conflictOnName(error, room.name));
+      await audit(ctx, request, 'room.update', 'room', room.id, { before, changes: body });
+      const applied = body.capacity !== undefined || body.seats !== undefined ? await publish(ctx, room) : true;
       return reply.code(applied ? 200 : 202).send(roomView(ctx, room));
-    });
+    },
+  );
+
+  for (const [verb, status] of [
+    ['close', 'closed'],
+    ['open', 'open'],
+  ] as const) {
+    api.post(
+      `/v1/rooms/:roomId/${verb}`,
+      {
+        config: { role: 'admin' },
+        schema: {
+          tags,
+          summary: verb === 'close' ? 'Close a room: its members are disconnected (4405) on every node; joins are refused' : 'Reopen a closed room',
+          params: RoomIdParam,
+          response: { 200: Room, 202: Room, ...errors(400, 401, 403, 404, 503) },
+        },
+      },
+      async (request, reply) => {
+        const room = await findRoom(ctx, request.params.roomId);
+        room.status = status;
+        room.updatedAt = Date.now();
+        await repo().save(room);
+        await audit(ctx, request, `room.${verb}`, 'room', room.id);
+        const applied = await publish(ctx, room);
+        return reply.code(applied ? 200 : 202).send(roomView(ctx, room));
+      },
+    );
   }
 
-  api.delete('/v1/rooms/:roomId', {
-    config: { role: 'admin' },
-    schema: { tags, summary: 'Delete a room (members are disconnected; chat history is kept)', params: RoomIdParam, response: { 200: Ok, 202: Ok, ...errors(400, 401, 403, 404, 503) } },
-  }, async (request, reply) => {
-    const room = await findRoom(ctx, request.params.roomId);
-    await repo().delete({ id: room.id });
-    await audit(ctx, request, 'room.delete', 'room', room.id, { name: room.name });
-    const applied = await publish(ctx, { id: room.id, deleted: true });
-    return reply.code(applied ? 200 : 202).send({ ok: true as const });
-  });
+  api.delete(
+    '/v1/rooms/:roomId',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags,
+        summary: 'Delete a room (members are disconnected; chat history is kept)',
+        params: RoomIdParam,
+        response: { 200: Ok, 202: Ok, ...errors(400, 401, 403, 404, 503) },
+      },
+    },
+    async (request, reply) => {
+      const room = await findRoom(ctx, request.params.roomId);
+      await repo().delete({ id: room.id });
+      await audit(ctx, request, 'room.delete', 'room', room.id, { name: room.name });
+      const applied = await publish(ctx, { id: room.id, deleted: true });
+      return reply.code(applied ? 200 : 202).send({ ok: true as const });
+    },
+  );
 }

@@ -31,7 +31,16 @@ export function audioSupported(): string | undefined {
 }
 
 export class AudioEngine {
-  readonly stats: AudioStats = { framesEncoded: 0, framesDecoded: 0, decodeErrors: 0, decodedRms: {}, decodedPeakRms: {}, decodedFrames: {}, played: {}, micLevel: 127 };
+  readonly stats: AudioStats = {
+    framesEncoded: 0,
+    framesDecoded: 0,
+    decodeErrors: 0,
+    decodedRms: {},
+    decodedPeakRms: {},
+    decodedFrames: {},
+    played: {},
+    micLevel: 127,
+  };
   private ctx: AudioContext | undefined;
   private playback: AudioWorkletNode | undefined;
   private capture: AudioWorkletNode | undefined;
@@ -40,7 +49,13 @@ export class AudioEngine {
   private readonly decoders = new Map<number, AudioDecoder>();
   /** Last sequence decoded per speaker: duplicates and late frames are dropped (protocol §5.4). */
   private readonly lastSequence = new Map<number, number>();
-  private readonly encoderConfig = { codec: 'opus', sampleRate: SAMPLE_RATE, numberOfChannels: 1, bitrate: 24_000, opus: { frameDuration: 20_000 } } as AudioEncoderConfig;
+  private readonly encoderConfig = {
+    codec: 'opus',
+    sampleRate: SAMPLE_RATE,
+    numberOfChannels: 1,
+    bitrate: 24_000,
+    opus: { frameDuration: 20_000 },
+  } as AudioEncoderConfig;
   private onEncoded: EncodedFrameHandler | undefined;
   private lastLevel = 127;
   private captureTime = 0;
@@ -90,7 +105,14 @@ export class AudioEngine {
       this.stats.micLevel = level;
       if (!this.sending || encoder.state !== 'configured') return;
       this.lastLevel = level;
-      const data = new AudioData({ format: 'f32', sampleRate: SAMPLE_RATE, numberOfFrames: FRAME, numberOfChannels: 1, timestamp: this.captureTime, data: samples });
+      const data = new AudioData({
+        format: 'f32',
+        sampleRate: SAMPLE_RATE,
+        numberOfFrames: FRAME,
+        numberOfChannels: 1,
+        timestamp: this.captureTime,
+        data: samples,
+      });
       this.captureTime += (FRAME / SAMPLE_RATE) * 1_000_000;
       encoder.encode(data);
       data.close();

@@ -22,7 +22,10 @@ export class RemotingConnection {
   private nextOpaque = 1;
   private closedError: Error | undefined;
 
-  private constructor(socket: Socket, private readonly onClose: (error: Error) => void) {
+  private constructor(
+    socket: Socket,
+    private readonly onClose: (error: Error) => void,
+  ) {
     this.socket = socket;
     const decoder = new FrameDecoder((command) => this.dispatch(command));
     socket.on('data', (chunk: Buffer) => {

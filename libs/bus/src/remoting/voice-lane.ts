@@ -142,15 +142,28 @@ export class VoiceLane {
     outbox.inFlight = true;
     outbox.lastSendAt = now;
     const { topic, requestTimeoutMs } = this.options;
-    const header = { a: PRODUCER_GROUP, b: topic, c: 'TBW102', d: 4, e: outbox.target.queueId, f: 0, g: now, h: 0, i: this.properties, j: 0, k: false, m: false };
+    const header = {
+      a: PRODUCER_GROUP,
+      b: topic,
+      c: 'TBW102',
+      d: 4,
+      e: outbox.target.queueId,
+      f: 0,
+      g: now,
+      h: 0,
+      i: this.properties,
+      j: 0,
+      k: false,
+      m: false,
+    };
     outbox.link.request(RequestCode.SEND_MESSAGE_V2, header, body, requestTimeoutMs).then(
       (response) => {
         if (STORED.has(response.code)) counters.voiceMessagesPublished++;
         else this.failed(count, `${response.code} ${response.remark ?? ''}`);
         this.sent(outbox);
       },
-      (error: Error) => {
-        this.failed(count, error.message);
+      (error: unknown) => {
+        this.failed(count, error instanceof Error ? error.message : String(error));
         this.sent(outbox);
       },
     );
@@ -185,11 +198,25 @@ export class VoiceLane {
       if (link.generation === generation) link.reset(`could not read the tail of queue ${target.queueId}: ${(error as Error).message}`);
       return;
     }
-    const base = { consumerGroup, topic, queueId: target.queueId, maxMsgNums: PULL_BATCH, sysFlag: PULL_SYS_FLAG, commitOffset: 0, suspendTimeoutMillis: PULL_SUSPEND_MS, subVersion: 0 };
+    const base = {
+      consumerGroup,
+      topic,
+      queueId: target.queueId,
+      maxMsgNums: PULL_BATCH,
+      sysFlag: PULL_SYS_FLAG,
+      commitOffset: 0,
+      suspendTimeoutMillis: PULL_SUSPEND_MS,
+      subVersion: 0,
+    };
     while (!this.closed && link.generation === generation && this.readableKeys.has(key)) {
       let response;
       try {
-        response = await link.request(RequestCode.PULL_MESSAGE, { ...base, ...this.filter, queueOffset: offset }, undefined, PULL_SUSPEND_MS + PULL_HOLD_SLACK_MS + requestTimeoutMs);
+        response = await link.request(
+          RequestCode.PULL_MESSAGE,
+          { ...base, ...this.filter, queueOffset: offset },
+          undefined,
+          PULL_SUSPEND_MS + PULL_HOLD_SLACK_MS + requestTimeoutMs,
+        );
       } catch (error) {
         if (link.generation === generation) link.reset(`pull failed: ${(error as Error).message}`);
         return;
@@ -201,7 +228,10 @@ export class VoiceLane {
         const sink = this.sink;
         if (!forEachStoredMessage(response.body, (message) => sink(message.body))) counters.malformedMessagesDropped++;
       } else if (this.filter.expressionType === 'SQL92' && !PULL_OUTCOMES.has(response.code)) {
-        this.options.log.info({ code: response.code, remark: response.remark }, 'voice lane: the broker refuses SQL92 filters (enablePropertyFilter=false?); pulling every message and dropping our own');
+        this.options.log.info(
+          { code: response.code, remark: response.remark },
+          'voice lane: the broker refuses SQL92 filters (enablePropertyFilter=false?); pulling every message and dropping our own',
+        );
         this.filter = { subscription: '*', expressionType: 'TAG' };
       } else if (!PULL_OUTCOMES.has(response.code)) {
         this.options.log.warn({ code: response.code, remark: response.remark, queueId: target.queueId }, 'voice pull refused; retrying in 1 s');
@@ -211,7 +241,12 @@ export class VoiceLane {
   }
 
   private async tailOffset(target: QueueTarget, link: BrokerLink): Promise<number> {
-    const response = await link.request(RequestCode.GET_MAX_OFFSET, { topic: this.options.topic, queueId: target.queueId }, undefined, this.options.requestTimeoutMs);
+    const response = await link.request(
+      RequestCode.GET_MAX_OFFSET,
+      { topic: this.options.topic, queueId: target.queueId },
+      undefined,
+      this.options.requestTimeoutMs,
+    );
     const offset = Number(response.extFields.offset);
     if (response.code !== ResponseCode.SUCCESS || !Number.isFinite(offset)) {
       throw new Error(`GET_MAX_OFFSET answered ${response.code} ${response.remark ?? ''}`);

@@ -43,8 +43,5 @@ defineEntity(ChatMessageEntity, {
     body: Column({ type: 'text' }),
     sentAt: epochMillis(),
   },
-  indices: [
-    Index('UQ_chat_messages_room_epoch_seq', ['roomId', 'roomEpoch', 'seq'], { unique: true }),
-    Index('IDX_chat_messages_room_id', ['roomId', 'id']),
-  ],
+  indices: [Index('UQ_chat_messages_room_epoch_seq', ['roomId', 'roomEpoch', 'seq'], { unique: true }), Index('IDX_chat_messages_room_id', ['roomId', 'id'])],
 });

@@ -14,5 +14,5 @@ export function defineEntity<T extends object>(
 ): void {
   Entity({ name: definition.table })(target);
   for (const index of definition.indices ?? []) index(target);
-  for (const [property, column] of Object.entries<PropertyDecorator>(definition.columns)) column(target.prototype, property);
+  for (const [property, column] of Object.entries<PropertyDecorator>(definition.columns)) column(target.prototype as object, property);
 }
