@@ -196,7 +196,9 @@ it('kill -9 of the RocketMQ proxy (and its broker), then a start: local rooms ne
   // The event lane (gRPC client, chat) and the voice lane (remoting, audio) come back on their own.
   bob.chat('after the proxy came back');
   let chatAt = 0;
-  const chat = waitFor('chat across again', () => alice.chats.some((c) => c.text === 'after the proxy came back'), 30_000, 20).then(() => (chatAt = Date.now()));
+  const chat = waitFor('chat across again', () => alice.chats.some((c) => c.text === 'after the proxy came back'), 30_000, 20).then(
+    () => (chatAt = Date.now()),
+  );
   await heardAgain(bob, () => alice.sid, readyAt, 60_000, firstAfterKill);
   const backAt = Date.now();
   await sleep(1000);

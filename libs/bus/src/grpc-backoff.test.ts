@@ -9,7 +9,7 @@ import { boundGrpcReconnectBackoff } from './grpc-backoff';
 type Options = Record<string, unknown>;
 const channelOptions = (client: unknown): Options =>
   // grpc-js keeps the options a channel was made with on its internal channel.
-  ((client as { getChannel(): { internalChannel: { options: Options } } }).getChannel().internalChannel.options);
+  (client as { getChannel(): { internalChannel: { options: Options } } }).getChannel().internalChannel.options;
 
 it('gives every RocketMQ gRPC client a 250 ms–2 s reconnection backoff, once, keeping explicit options', () => {
   const Client = boundGrpcReconnectBackoff();
@@ -22,7 +22,9 @@ it('gives every RocketMQ gRPC client a 250 ms–2 s reconnection backoff, once, 
   expect(channelOptions(client)).toMatchObject({ 'grpc.initial_reconnect_backoff_ms': 250, 'grpc.max_reconnect_backoff_ms': 2000 });
   client.close();
 
-  const explicit = new generated.MessagingServiceClient('127.0.0.1:1', credentials.createInsecure(), { 'grpc.max_reconnect_backoff_ms': 5000 }) as { close(): void };
+  const explicit = new generated.MessagingServiceClient('127.0.0.1:1', credentials.createInsecure(), { 'grpc.max_reconnect_backoff_ms': 5000 }) as {
+    close(): void;
+  };
   expect(channelOptions(explicit)['grpc.max_reconnect_backoff_ms']).toBe(5000);
   explicit.close();
 });
