@@ -189,7 +189,7 @@ it('kill -9 of the RocketMQ proxy (and its broker), then a start: local rooms ne
     audioBack = heardAgain(bob, () => alice.sid, killedAt, 120_000, aliceTalk.seq + 1);
     bob.chat('sent while the proxy was down');
     const since = killedAt;
-    chatBack = waitFor('chat across again', () => alice.chats.some((c) => c.text === 'sent while the proxy was down'), 120_000, 10).then(
+    chatBack = waitFor('chat across again', () => alice.chats.some((c) => c.text === 'sent while the proxy was down'), 60_000, 10).then(
       () => Date.now() - since,
     );
     // When the restarted proxy accepts gRPC connections again (its broker starts with it).
@@ -203,7 +203,20 @@ it('kill -9 of the RocketMQ proxy (and its broker), then a start: local rooms ne
   const readyAt = Date.now();
   const carolAtUp = carol.heard.length;
   const backAt = killedAt + (await audioBack);
-  const chatAt = killedAt + (await chatBack);
+  const chatAt =
+    killedAt +
+    (await chatBack.catch(async (error: unknown) => {
+      // Which side is stuck: the sender's publishes, or the receiver's event consumer?
+      const read = (g: GatewayProcess) =>
+        Promise.all(['voiceroom_bus_events_published_total', 'voiceroom_bus_events_received_total', 'voiceroom_cluster_log_position'].map((m) => g.metric(m)));
+      const before = await Promise.all([gw1, gw2].map(read));
+      await sleep(3000);
+      const after = await Promise.all([gw1, gw2].map(read));
+      const tail = (g: GatewayProcess) => g.problems().slice(-15).join('\n');
+      throw new Error(
+        `${String(error)}\n[published, received, position] gw1 ${JSON.stringify(before[0])} -> ${JSON.stringify(after[0])}, gw2 ${JSON.stringify(before[1])} -> ${JSON.stringify(after[1])}\n--- gw1 ---\n${tail(gw1)}\n--- gw2 ---\n${tail(gw2)}`,
+      );
+    }));
   await sleep(1000);
   expect(carol.heard.length - carolAtUp).toBeGreaterThan(30); // and local audio went on
   for (const c of [alice, carol, bob]) {
