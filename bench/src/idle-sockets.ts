@@ -29,12 +29,12 @@ import { cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { GatewayProcess, joinToken, sleep } from '@voiceroom/testkit';
+import { guardProcess, stopOwnGateways } from './gateway-guard';
 import { LoadGenerator } from './load-generator';
 import { counter, type MetricSample } from './metrics';
 import { parseFlags, parseOrExit, UsageError } from './options';
-import { cmdline, cpuTimes, descendants, machineTicks, rssBytes } from './proc';
+import { cpuTimes, machineTicks, rssBytes } from './proc';
 
-const GATEWAY_SCRIPT = 'apps/gateway/src/server.ts';
 const CONNECT_CONCURRENCY = 100;
 const JOIN_TIMEOUT_MS = 20_000;
 const GATEWAY_STOP_GRACE_MS = 12_000;
@@ -110,34 +110,11 @@ const log = (line: string): void => {
   process.stderr.write(`[bench:idle] ${line}\n`);
 };
 
-/** Gateway processes that are children of this process (including one still starting). */
-function ownGatewayPids(): number[] {
-  return descendants(process.pid).filter((pid) => cmdline(pid).includes(GATEWAY_SCRIPT));
-}
-
-function signalPids(pids: number[], signal: NodeJS.Signals): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
 /** Stops the clients and the gateway this process started; idempotent and bounded (~25 s). */
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     load?.terminateAll();
-    const known = gateway?.pid;
-    signalPids(
-      ownGatewayPids().filter((pid) => pid !== known),
-      'SIGTERM',
-    );
-    if (gateway) await gateway.stop(GATEWAY_STOP_GRACE_MS).catch(() => undefined);
-    const deadline = Date.now() + GATEWAY_STOP_GRACE_MS;
-    while (ownGatewayPids().length > 0 && Date.now() < deadline) await sleep(100);
-    signalPids(ownGatewayPids(), 'SIGKILL');
+    await stopOwnGateways(gateway ? [gateway] : [], GATEWAY_STOP_GRACE_MS);
   })();
   return cleaning;
 }
@@ -151,20 +128,7 @@ async function abort(why: string, code: number): Promise<never> {
   process.exit(code);
 }
 
-let signalled = false;
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    if (signalled) {
-      signalPids(ownGatewayPids(), 'SIGKILL');
-      process.exit(130);
-    }
-    signalled = true;
-    void abort(`received ${signal}`, 130);
-  });
-}
-process.on('uncaughtException', (error) => void abort(`uncaught error: ${error.stack ?? String(error)}`, 1));
-process.on('unhandledRejection', (reason) => void abort(`unhandled rejection: ${String(reason)}`, 1));
-process.on('exit', () => signalPids(ownGatewayPids(), 'SIGKILL'));
+guardProcess(abort);
 
 // ---------------------------------------------------------------------------------- measuring
 

@@ -12,24 +12,13 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpus } from 'node:os';
 import { GatewayProcess, joinToken, requireRocketMQ, REPO_ROOT, sleep } from '@voiceroom/testkit';
+import { guardProcess, stopOwnGateways } from './gateway-guard';
 import { FRAME_INTERVAL_MS, LoadGenerator, now, type Member } from './load-generator';
 import { counter, counterDeltas, scrapeMetrics, type MetricSample } from './metrics';
 import { parseOptions, parseOrExit, USAGE, type LoadOptions } from './options';
-import {
-  cmdline,
-  cpuSeconds,
-  cpuTimes,
-  descendants,
-  findRocketMQJvms,
-  jvmCpuSeconds,
-  machineTicks,
-  rocketmqRuntimeDir,
-  rssBytes,
-  type RocketMQJvm,
-} from './proc';
+import { cpuSeconds, cpuTimes, findRocketMQJvms, jvmCpuSeconds, machineTicks, rocketmqRuntimeDir, rssBytes, type RocketMQJvm } from './proc';
 import type { LatencySummary } from './histogram';
 
-const GATEWAY_SCRIPT = 'apps/gateway/src/server.ts';
 const CONNECT_CONCURRENCY = 100;
 const JOIN_TIMEOUT_MS = 20_000;
 const GATEWAY_STOP_GRACE_MS = 12_000;
@@ -45,35 +34,11 @@ const log = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
 
-/** Gateway processes that are children of this process (including ones still starting). */
-function ownGatewayPids(): number[] {
-  return descendants(process.pid).filter((pid) => cmdline(pid).includes(GATEWAY_SCRIPT));
-}
-
-function signalPids(pids: number[], signal: NodeJS.Signals): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
 /** Stops the clients and every gateway this process started; idempotent and bounded (~30 s). */
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     load?.terminateAll();
-    const known = new Set(gateways.map((g) => g.pid));
-    // A gateway still inside GatewayProcess.start() is not in `gateways` yet: signal it by pid.
-    signalPids(
-      ownGatewayPids().filter((pid) => !known.has(pid)),
-      'SIGTERM',
-    );
-    await Promise.allSettled(gateways.map((g) => g.stop(GATEWAY_STOP_GRACE_MS)));
-    const deadline = Date.now() + GATEWAY_STOP_GRACE_MS;
-    while (ownGatewayPids().length > 0 && Date.now() < deadline) await sleep(100);
-    signalPids(ownGatewayPids(), 'SIGKILL');
+    await stopOwnGateways(gateways, GATEWAY_STOP_GRACE_MS);
   })();
   return cleaning;
 }
@@ -89,21 +54,7 @@ async function abort(why: string, code: number): Promise<never> {
   process.exit(code);
 }
 
-let signalled = false;
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    if (signalled) {
-      signalPids(ownGatewayPids(), 'SIGKILL');
-      process.exit(130);
-    }
-    signalled = true;
-    void abort(`received ${signal}`, 130);
-  });
-}
-process.on('uncaughtException', (error) => void abort(`uncaught error: ${error.stack ?? String(error)}`, 1));
-process.on('unhandledRejection', (reason) => void abort(`unhandled rejection: ${String(reason)}`, 1));
-// Last resort (process.exit from anywhere): never leave a gateway behind.
-process.on('exit', () => signalPids(ownGatewayPids(), 'SIGKILL'));
+guardProcess(abort);
 
 // ---------------------------------------------------------------------------------- measuring
 

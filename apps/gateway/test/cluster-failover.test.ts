@@ -4,18 +4,11 @@
  * joined by the real RocketMQ (started by `npm test`).
  */
 import { CloseCode } from '@voiceroom/protocol';
-import { GatewayProcess, joinToken, RecordingClient, requireRocketMQ, sleep, waitFor, type TestRole } from '@voiceroom/testkit';
+import { FAST_CLUSTER_ENV, GatewayProcess, joinToken, RecordingClient, requireRocketMQ, sleep, waitFor, type TestRole } from '@voiceroom/testkit';
 
 const RUN = Date.now().toString(36);
 const room = (name: string) => `${name}-${RUN}`;
-const ENV = {
-  NODE_BEAT_INTERVAL_MS: '500',
-  NODE_TIMEOUT_MS: '3000',
-  CLUSTER_SYNC_TIMEOUT_MS: '1500',
-  RESUME_GRACE_MS: '3000',
-  DRAIN_SPREAD_MS: '1000',
-  SHUTDOWN_DEADLINE_MS: '8000',
-};
+const ENV = { ...FAST_CLUSTER_ENV, RESUME_GRACE_MS: '3000', DRAIN_SPREAD_MS: '1000' };
 
 const gateways: GatewayProcess[] = [];
 const clients: RecordingClient[] = [];

@@ -11,6 +11,7 @@ import { fetchTopicRoute } from '@voiceroom/bus';
 import { CloseCode, type SpeakerId } from '@voiceroom/protocol';
 import {
   ConnectProxy,
+  FAST_CLUSTER_ENV,
   GatewayProcess,
   joinToken,
   RecordingClient,
@@ -27,14 +28,7 @@ import {
 
 const RUN = Date.now().toString(36);
 const room = (name: string) => `${name}-${RUN}`;
-const ENV = {
-  NODE_BEAT_INTERVAL_MS: '500',
-  NODE_TIMEOUT_MS: '3000',
-  CLUSTER_SYNC_TIMEOUT_MS: '1500',
-  RESUME_GRACE_MS: '30000',
-  DRAIN_SPREAD_MS: '500',
-  SHUTDOWN_DEADLINE_MS: '8000',
-};
+const ENV = { ...FAST_CLUSTER_ENV, RESUME_GRACE_MS: '30000', DRAIN_SPREAD_MS: '500' };
 
 const gateways: GatewayProcess[] = [];
 const clients: RecordingClient[] = [];

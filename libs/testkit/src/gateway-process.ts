@@ -6,6 +6,17 @@ import { waitFor } from './wait';
 import { TEST_JWT_SECRET } from './tokens';
 import { freePort } from './tcp-proxy';
 
+/**
+ * Cluster timings for tests with several gateways: a node is declared lost after 3 s (production:
+ * 10 s), so node-loss scenarios run in seconds. Spread it and add the test's own settings.
+ */
+export const FAST_CLUSTER_ENV = {
+  NODE_BEAT_INTERVAL_MS: '500',
+  NODE_TIMEOUT_MS: '3000',
+  CLUSTER_SYNC_TIMEOUT_MS: '1500',
+  SHUTDOWN_DEADLINE_MS: '8000',
+} as const;
+
 export interface GatewayProcessOptions {
   nodeId: string;
   bus?: 'memory' | 'rocketmq';
