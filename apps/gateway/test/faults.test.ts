@@ -273,7 +273,7 @@ it('the broker cut off from one gateway: it is declared lost, its members resume
     const talker = await member([gw2.wsUrl], 'talker', r, 'speaker');
     const cleo = await member(urls, 'cleo', r, 'speaker');
     const lee = await member(urls, 'lee', r, 'listener');
-    new Talker(talker);
+    const talkerTalk = new Talker(talker);
     const cleoTalk = new Talker(cleo);
     await Promise.all([
       waitFor('lee hears the talker', () => lee.heardFrom(talker.sid).length > 5, 20_000),
@@ -289,7 +289,10 @@ it('the broker cut off from one gateway: it is declared lost, its members resume
     const cutAt = Date.now();
     for (const c of cuts) c.cut();
     cleo.chat('during the cut'); // not confirmed while cut; it must not appear half-done
-    const heard = Promise.all([heardAgain(lee, () => talker.sid, cutAt, 60_000), heardAgain(host, () => cleo.sid, cutAt, 60_000, cleoTalk.seq + 1)]);
+    const heard = Promise.all([
+      heardAgain(lee, () => talker.sid, cutAt, 60_000, talkerTalk.seq + 1),
+      heardAgain(host, () => cleo.sid, cutAt, 60_000, cleoTalk.seq + 1),
+    ]);
     await waitFor('the cut node to say so', async () => (await fetch(`${cut.httpUrl}/readyz`)).status === 503, 30_000, 200).catch(async (error: unknown) => {
       const witness = await Promise.all([gw1, gw2, cut].map(async (g) => (await fetch(`${g.httpUrl}/cluster/log?node=${cut.nodeId}`)).text()));
       throw new Error(`${String(error)}\nwitnesses: ${witness.join(' ')}\n--- cut node ---\n${cut.output.slice(-30).join('\n')}`);
