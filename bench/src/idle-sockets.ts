@@ -31,8 +31,8 @@ import WebSocket from 'ws';
 import { GatewayProcess, joinToken, sleep } from '@voiceroom/testkit';
 import { guardProcess, stopOwnGateways } from './gateway-guard';
 import { LoadGenerator } from './load-generator';
-import { counter, type MetricSample } from './metrics';
-import { parseFlags, parseOrExit, UsageError } from './options';
+import { counter, metricLines, type MetricSample } from './metrics';
+import { intFlag, parseFlags, parseOrExit } from './options';
 import { cpuTimes, machineTicks, rssBytes } from './proc';
 
 const CONNECT_CONCURRENCY = 100;
@@ -77,13 +77,7 @@ One gateway on the memory bus (no RocketMQ). Extra gateway settings: BENCH_GATEW
 
 function parseOptions(argv: readonly string[]): IdleOptions {
   const { raw } = parseFlags(argv, ['sockets', 'room-size', 'seconds', 'warmup', 'baseline', 'interval', 'heartbeat-ms', 'label', 'out']);
-  const int = (key: string, fallback: number, min: number, max: number): number => {
-    const text = raw.get(key);
-    if (text === undefined) return fallback;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${key} must be an integer in ${min}..${max}, got '${text}'`);
-    return value;
-  };
+  const int = intFlag(raw);
   const options: IdleOptions = {
     sockets: int('sockets', 4000, 1, 20_000),
     roomSize: int('room-size', 40, 1, 10_000),
@@ -149,13 +143,7 @@ async function scrape(httpUrl: string, timeoutMs = 5000): Promise<Scrape> {
     if (!entry) gc.set(kind, (entry = { count: 0, sumS: 0, over10ms: 0 }));
     return entry;
   };
-  for (const line of (await response.text()).split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    const brace = line.indexOf('{');
-    const name = line.slice(0, brace >= 0 && brace < space ? brace : line.indexOf(' '));
-    const value = Number(line.slice(space + 1));
-    if (!Number.isFinite(value)) continue;
+  for (const { name, value, line } of metricLines(await response.text())) {
     sample.set(name, (sample.get(name) ?? 0) + value);
     if (name.startsWith('voiceroom_nodejs_gc_duration_seconds')) {
       const kind = /kind="([^"]*)"/.exec(line)?.[1] ?? '?';

@@ -5,15 +5,20 @@ export async function scrapeMetrics(httpUrl: string, timeoutMs = 5000): Promise<
   const response = await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
   if (!response.ok) throw new Error(`${httpUrl}/metrics answered ${response.status}`);
   const sample: MetricSample = new Map();
-  for (const line of (await response.text()).split('\n')) {
+  for (const { name, value } of metricLines(await response.text())) sample.set(name, (sample.get(name) ?? 0) + value);
+  return sample;
+}
+
+/** The samples of a Prometheus text exposition: metric name (labels cut off), value, and the whole line. */
+export function* metricLines(text: string): Generator<{ name: string; value: number; line: string }> {
+  for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;
     const space = line.lastIndexOf(' ');
     const brace = line.indexOf('{');
     const name = line.slice(0, brace >= 0 && brace < space ? brace : line.indexOf(' '));
     const value = Number(line.slice(space + 1));
-    if (Number.isFinite(value)) sample.set(name, (sample.get(name) ?? 0) + value);
+    if (Number.isFinite(value)) yield { name, value, line };
   }
-  return sample;
 }
 
 /** The counters the report reads, without the `voiceroom_` prefix. */

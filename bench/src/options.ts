@@ -78,16 +78,21 @@ export function parseOrExit<T>(parse: (argv: readonly string[]) => T, usage: str
   }
 }
 
-export function parseOptions(argv: readonly string[]): LoadOptions {
-  const { raw } = parseFlags(argv, ['rooms', 'members', 'speakers', 'seconds', 'warmup', 'drain', 'payload', 'bus', 'nodes', 'label', 'out']);
-
-  const int = (key: string, fallback: number, min: number, max: number): number => {
+/** `int(key, fallback, min, max)` over parsed flags: the flag's integer value, or a UsageError naming it. */
+export function intFlag(raw: ReadonlyMap<string, string>): (key: string, fallback: number, min: number, max: number) => number {
+  return (key, fallback, min, max) => {
     const text = raw.get(key);
     if (text === undefined) return fallback;
     const value = Number(text);
     if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${key} must be an integer in ${min}..${max}, got '${text}'`);
     return value;
   };
+}
+
+export function parseOptions(argv: readonly string[]): LoadOptions {
+  const { raw } = parseFlags(argv, ['rooms', 'members', 'speakers', 'seconds', 'warmup', 'drain', 'payload', 'bus', 'nodes', 'label', 'out']);
+
+  const int = intFlag(raw);
   const bus = raw.get('bus') ?? 'rocketmq';
   if (bus !== 'rocketmq' && bus !== 'memory') throw new UsageError(`--bus must be rocketmq or memory, got '${bus}'`);
   const nodes = int('nodes', bus === 'memory' ? 1 : 2, 1, 2) as 1 | 2;
