@@ -3,6 +3,7 @@ import { serverOptions } from '@voiceroom/server-kit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { DataSource } from 'typeorm';
+import { isMigrated } from '@voiceroom/persistence';
 import type { AdminConfig } from '@voiceroom/config';
 import type { ClusterPort } from '@voiceroom/cluster';
 import { createTokenService } from '@voiceroom/tokens';
@@ -89,10 +90,10 @@ export async function registerAdmin(app: FastifyInstance, options: AdminPluginOp
   };
 }
 
-/** Readiness of the admin API: the database answers and the cluster state is in sync. */
+/** Readiness of the admin API: the database is migrated and answers, and the cluster state is in sync. */
 export async function adminReadiness(ds: DataSource, cluster: ClusterPort, timeoutMs: number): Promise<{ database: boolean; cluster: boolean }> {
   let database = false;
-  if (ds.isInitialized) {
+  if (isMigrated(ds)) {
     let timer: NodeJS.Timeout | undefined;
     database = await Promise.race([
       ds.query('SELECT 1').then(

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createVerifier } from 'fast-jwt';
 import type { DataSource } from 'typeorm';
-import { ApiKeyEntity } from '@voiceroom/persistence';
+import { ApiKeyEntity, isMigrated } from '@voiceroom/persistence';
 import { ApiError } from './errors';
 
 /** Roles, each including the ones before it: viewer reads; moderator acts on members, bans, tokens, notices; admin manages rooms and keys. */
@@ -131,8 +131,8 @@ export function installAuth(app: FastifyInstance, ds: DataSource, options: { adm
   app.addHook('onRequest', async (request) => {
     const needed = request.routeOptions.config.role;
     if (!needed) return;
-    // Until the first connection and migration succeeded, TypeORM has no metadata to work with.
-    if (!ds.isInitialized) throw new ApiError(503, 'DATABASE_UNAVAILABLE', 'the database is not connected yet; retry later');
+    // Until the first connection and migration succeeded, TypeORM has no metadata or tables to work with.
+    if (!isMigrated(ds)) throw new ApiError(503, 'DATABASE_UNAVAILABLE', 'the database is not connected yet; retry later');
     const principal = await authenticate(request);
     if (ROLES.indexOf(principal.role) < ROLES.indexOf(needed)) {
       throw new ApiError(403, 'FORBIDDEN', `this needs the ${needed} role; the credential has ${principal.role}`);

@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { AdminConfig } from '@voiceroom/config';
 import type { ClusterPort } from '@voiceroom/cluster';
 import { isValidId } from '@voiceroom/protocol';
-import { createDataSource } from '@voiceroom/persistence';
+import { createDataSource, isMigrated } from '@voiceroom/persistence';
 import { registerAdmin } from './app';
 import { connectDatabase } from './database';
 import { readHistory } from './chat-archive';
@@ -34,7 +34,7 @@ export async function embedAdmin(app: FastifyInstance, options: EmbeddedAdminOpt
     app.get('/dev/rooms/:room/messages', async (request, reply) => {
       const { room } = request.params as { room: string };
       if (!isValidId(room)) return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: 'room: 1-64 characters of [A-Za-z0-9_.:-]' } });
-      if (!ds.isInitialized) return reply.code(503).send({ error: { code: 'DATABASE_UNAVAILABLE', message: 'the database is not connected yet' } });
+      if (!isMigrated(ds)) return reply.code(503).send({ error: { code: 'DATABASE_UNAVAILABLE', message: 'the database is not connected yet' } });
       return { items: (await readHistory(ds, room, 50)).items };
     });
   }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClusterPort } from '@voiceroom/cluster';
 import type { DataSource } from 'typeorm';
+import { isMigrated } from '@voiceroom/persistence';
 import type { ChatArchive } from './chat-archive';
 import type { AdminStats } from './context';
 import type { Reconciler } from './reconcile';
@@ -71,7 +72,7 @@ export function registerAdminMetrics(
       },
     });
   gauge('voiceroom_admin_chat_queued', 'Chat messages waiting to be written to the archive', () => archive.pending);
-  gauge('voiceroom_admin_database_connected', '1 once the database was connected and migrated', () => (ds.isInitialized ? 1 : 0));
+  gauge('voiceroom_admin_database_connected', '1 once the database was connected and migrated', () => (isMigrated(ds) ? 1 : 0));
   gauge('voiceroom_admin_cluster_live', '1 while this node holds the cluster state', () => (cluster.isLive() ? 1 : 0));
 }
 

@@ -49,14 +49,17 @@ export async function runAdminServer(config: AdminConfig): Promise<{ close(): Pr
   const metricsServer = config.metricsPort === 'main' ? undefined : new MetricsServer(metrics);
   if (!metricsServer) app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  /** Set once the database is migrated and the bootstrap key recorded (connectDatabase resolved). */
+  let databaseSetUp = false;
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const ready = await adminReadiness(ds, node, config.dbTimeoutMs);
+    ready.database &&= databaseSetUp;
     return reply.code(ready.database && ready.cluster ? 200 : 503).send({ status: ready.database && ready.cluster ? 'ready' : 'not ready', ...ready });
   });
 
   let closed = false;
   // Database: connect and migrate, retrying while it is away (requests get 503 meanwhile).
-  const database = connectDatabase(ds, { url: config.databaseUrl, bootstrapKey: config.bootstrapKey }, log, () => closed);
+  const database = connectDatabase(ds, { url: config.databaseUrl, bootstrapKey: config.bootstrapKey }, log, () => closed).then((ok) => (databaseSetUp = ok));
   // Event log: start the bus (retrying), then sync the cluster state.
   const cluster = retryUntil(
     async () => {

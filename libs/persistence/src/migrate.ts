@@ -1,6 +1,17 @@
 import type { DataSource } from 'typeorm';
 
 const LOCK_NAME = 'voiceroom_migrations';
+/** Data sources whose migrations ran to the end (their tables exist). */
+const migrated = new WeakSet<DataSource>();
+
+/**
+ * True once `migrate` succeeded on this data source and it is still initialised. Between
+ * `initialize()` and the end of the migrations the tables may not exist yet: callers answer 503
+ * then, not a 500 for a missing table.
+ */
+export function isMigrated(dataSource: DataSource): boolean {
+  return dataSource.isInitialized && migrated.has(dataSource);
+}
 const LOCK_WAIT_SECONDS = 120;
 
 /**
@@ -13,6 +24,7 @@ export async function migrate(dataSource: DataSource): Promise<string[]> {
   const type = dataSource.options.type;
   if (type !== 'mysql' && type !== 'mariadb') {
     const applied = await dataSource.runMigrations({ transaction: 'each' });
+    migrated.add(dataSource);
     return applied.map((m) => m.name);
   }
   const runner = dataSource.createQueryRunner();
@@ -22,6 +34,7 @@ export async function migrate(dataSource: DataSource): Promise<string[]> {
       throw new Error(`could not take the migration lock "${LOCK_NAME}" within ${LOCK_WAIT_SECONDS} s (another process is migrating?)`);
     try {
       const applied = await dataSource.runMigrations({ transaction: 'each' });
+      migrated.add(dataSource);
       return applied.map((m) => m.name);
     } finally {
       await runner.query('SELECT RELEASE_LOCK(?)', [LOCK_NAME]).catch(() => undefined);
