@@ -333,8 +333,8 @@ describe('the trust boundary', () => {
     expect(ports(gw.egress).sort()).toEqual([10911, 8080, 8081, 9876].sort());
   });
 
-  it('admin API: out to the RocketMQ proxy and MySQL only', () => {
-    expect(ports(policy('admin').egress).sort()).toEqual([3306, 8081].sort());
+  it('admin API: out to the RocketMQ proxy, NameServers and brokers (the event log) and MySQL only', () => {
+    expect(ports(policy('admin').egress).sort()).toEqual([10911, 3306, 8081, 9876].sort());
   });
 
   it('the RocketMQ addresses agree: ConfigMap, the chart values (release rmq, namespace rocketmq) and the walkthrough', () => {

@@ -1,18 +1,20 @@
 import { format } from 'node:util';
-import { ConsumeResult, Producer, PushConsumer, type ILogger, type MessageView } from 'rocketmq-client-nodejs';
+import { Producer, type ILogger } from 'rocketmq-client-nodejs';
 import type { Logger, NodeId, RoomId } from '@voiceroom/protocol';
 import { BusClosedError, BusPublishError, emptyBusStats, type Bus, type BusHandler, type BusStats } from './bus';
 import { BatchWriter, forEachEntry, MAX_ENTRY_BYTES, readBatchHeader } from './batch-codec';
 import { VoiceLane } from './remoting/voice-lane';
+import { EventLogReader } from './remoting/event-log-reader';
+import type { StoredMessage } from './remoting/stored-messages';
 import { boundGrpcReconnectBackoff } from './grpc-backoff';
 
 export interface RocketMQBusOptions {
   nodeId: NodeId;
-  /** gRPC endpoints of the RocketMQ proxy, e.g. "127.0.0.1:8081" (several separated by ';'): the event lane. */
+  /** gRPC endpoints of the RocketMQ proxy, e.g. "127.0.0.1:8081" (several separated by ';'): where events are published. */
   endpoints: string;
   /**
-   * NameServer addresses, e.g. "127.0.0.1:9876" (several separated by ';'): the voice lane finds
-   * the voice topic's brokers there and talks to them over RocketMQ's remoting protocol.
+   * NameServer addresses, e.g. "127.0.0.1:9876" (several separated by ';'): the voice lane and the
+   * event log reader find their topic's broker there and talk to it over RocketMQ's remoting protocol.
    */
   nameServers: string;
   /**
@@ -22,10 +24,14 @@ export interface RocketMQBusOptions {
   brokerAddressMap?: Readonly<Record<string, string>>;
   voiceTopic: string;
   eventTopic: string;
-  /** Consumer group = prefix + node id; one group per node is what makes the topic a broadcast. */
+  /**
+   * Names the consumer groups this node pulls with: prefix + `events` and prefix + `voice`. Pulls
+   * read by offset and commit nothing, so every node of a kind shares them: node ids that come
+   * and go leave no group behind on the broker.
+   */
   consumerGroupPrefix: string;
   namespace?: string;
-  /** RocketMQ ACL credentials for the event lane (the proxy); the voice lane signs nothing yet. */
+  /** RocketMQ ACL credentials for publishing events (the proxy); remoting pulls and voice sends sign nothing yet. */
   credentials?: { accessKey: string; secretKey: string };
   /** The event lane speaks TLS to the proxy (gRPC, system roots or GRPC_DEFAULT_SSL_ROOTS_FILE_PATH). */
   tls?: boolean;
@@ -69,7 +75,7 @@ export class RocketMQBus implements Bus {
   readonly kind = 'rocketmq';
   readonly nodeId: NodeId;
   private producer: Producer | undefined;
-  private consumer: PushConsumer | undefined;
+  private reader: EventLogReader | undefined;
   private handler: BusHandler | undefined;
   private startedAt = 0;
   private closed = false;
@@ -89,8 +95,21 @@ export class RocketMQBus implements Bus {
     this.clientLogger = clientLogger(options.log);
   }
 
+  /** The consumer group the event log is pulled with (shared by every node with this prefix). */
   get consumerGroup(): string {
-    return this.options.consumerGroupPrefix + this.nodeId;
+    return this.remotingName(`${this.options.consumerGroupPrefix}events`);
+  }
+
+  /** In a namespace, remoting names carry it as `namespace%name`. */
+  private remotingName(name: string): string {
+    return this.options.namespace ? `${this.options.namespace}%${name}` : name;
+  }
+
+  private nameServerList(): string[] {
+    return this.options.nameServers
+      .split(';')
+      .map((a) => a.trim())
+      .filter(Boolean);
   }
 
   /**
@@ -122,63 +141,63 @@ export class RocketMQBus implements Bus {
       maxAttempts: 1,
       logger: this.clientLogger,
     });
-    const consumer = new PushConsumer({
-      endpoints: this.options.endpoints,
-      namespace: this.options.namespace ?? '',
-      ...this.clientSecurity(),
+    const reader = new EventLogReader({
+      nameServers: this.nameServerList(),
+      brokerAddressMap: this.options.brokerAddressMap ?? {},
+      topic: this.remotingName(eventTopic),
       consumerGroup: this.consumerGroup,
-      subscriptions: new Map([[eventTopic, '*']]),
-      requestTimeout: this.options.requestTimeoutMs ?? 3000,
-      logger: this.clientLogger,
-      messageListener: { consume: (message) => this.receiveEvent(message) },
+      requestTimeoutMs: this.options.requestTimeoutMs ?? 3000,
+      log: this.options.log,
     });
     const voice = this.options.eventsOnly ? undefined : this.voiceLane();
-    // The listener checks `this.handler`, so nothing is delivered before start resolves.
-    this.consumer = consumer;
     let timer: NodeJS.Timeout | undefined;
     // Client 1.0.8 sends its settings while it fetches routes but starts listening for the answer
-    // only after the last route arrived: with two topics the answer can come in between and be
-    // lost, and startup() then waits forever. Sending the settings again gets a fresh answer.
+    // only after the last route arrived: the answer can come in between and be lost, and
+    // startup() then waits forever. Sending the settings again gets a fresh answer.
     const nudge = setInterval(() => {
-      for (const client of [producer, consumer]) {
-        if (!client.isRunning()) {
-          try {
-            client.getTelemetrySession(client.getEndpoints()).syncSettings();
-          } catch {
-            /* no session yet: the client's own startup sends one */
-          }
-        }
+      if (producer.isRunning()) return;
+      try {
+        producer.getTelemetrySession(producer.getEndpoints()).syncSettings();
+      } catch {
+        /* no session yet: the client's own startup sends one */
       }
     }, 1000);
+    // The reader and the lane check `this.handler`, so nothing is delivered before start resolves.
+    const shutdown = () => {
+      reader.close();
+      return Promise.allSettled([producer.shutdown(), voice?.close()]);
+    };
     try {
       await Promise.race([
-        Promise.all([producer.startup(), consumer.startup(), voice?.start((body) => this.receiveVoice(body))]),
+        Promise.all([producer.startup(), reader.start((message) => this.receiveEvent(message)), voice?.start((body) => this.receiveVoice(body))]),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error(`startup took more than ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
         }),
       ]);
     } catch (error) {
-      await Promise.allSettled([producer.shutdown(), consumer.shutdown(), voice?.close()]);
-      this.consumer = undefined;
-      throw new BusPublishError(`could not start RocketMQ clients at ${this.options.endpoints}`, { cause: error });
+      await shutdown();
+      throw new BusPublishError(`could not start RocketMQ clients at ${this.options.endpoints} / ${this.options.nameServers}`, { cause: error });
     } finally {
       clearTimeout(timer);
       clearInterval(nudge);
     }
     if (this.closed) {
-      await Promise.allSettled([producer.shutdown(), consumer.shutdown(), voice?.close()]);
+      await shutdown();
       throw new BusClosedError();
     }
-    // Receiving begins only when the consumer's first assignment scan has made its process
-    // queues (about 1 s after startup); until then nothing would arrive.
-    if (!(await waitForQueues(consumer, 1, 15_000))) {
-      this.options.log.warn({ consumerGroup: this.consumerGroup }, 'consumer has no queue assignment yet; receiving will start when it has');
-    }
     this.producer = producer;
+    this.reader = reader;
     this.voice = voice;
     this.handler = handler;
     this.options.log.info(
-      { consumerGroup: this.consumerGroup, endpoints: this.options.endpoints, nameServers: this.options.nameServers, voiceTopic, eventTopic },
+      {
+        consumerGroup: this.consumerGroup,
+        endpoints: this.options.endpoints,
+        nameServers: this.options.nameServers,
+        voiceTopic,
+        eventTopic,
+        eventsFrom: reader.nextOffset,
+      },
       'rocketmq bus started',
     );
   }
@@ -206,17 +225,12 @@ export class RocketMQBus implements Bus {
 
   /** The voice lane's settings; in a namespace, remoting names carry it as `namespace%name`. */
   private voiceLane(): VoiceLane {
-    const { namespace, voiceTopic } = this.options;
-    const topic = namespace ? `${namespace}%${voiceTopic}` : voiceTopic;
     return new VoiceLane({
       nodeId: this.nodeId,
-      nameServers: this.options.nameServers
-        .split(';')
-        .map((a) => a.trim())
-        .filter(Boolean),
+      nameServers: this.nameServerList(),
       brokerAddressMap: this.options.brokerAddressMap ?? {},
-      topic,
-      consumerGroup: `${topic}-pull`,
+      topic: this.remotingName(this.options.voiceTopic),
+      consumerGroup: this.remotingName(`${this.options.consumerGroupPrefix}voice`),
       minIntervalMs: 1000 / this.options.maxVoiceMessagesPerSecond,
       maxBatchBytes: this.options.maxVoiceBatchBytes,
       deadlineMs: this.options.voiceDeadlineMs,
@@ -305,36 +319,24 @@ export class RocketMQBus implements Bus {
     }
   }
 
-  /**
-   * The event log: position = the message's offset in the topic's single queue. Redeliveries
-   * through a retry topic carry another queue's offset and are skipped: the receiver has either
-   * seen the original already or sees the jump in positions and resynchronises.
-   */
-  private receiveEvent(message: MessageView): ConsumeResult {
+  /** The event log: position = the message's offset in the topic's single queue (consecutive, the same on every node). */
+  private receiveEvent(message: StoredMessage): void {
     const handler = this.handler;
-    if (!handler) return ConsumeResult.SUCCESS;
-    const position = message.offset;
-    // A redelivery (attempt > 1) comes through a retry topic; 5.3.3 hands it over under the
-    // original topic's name but with the retry queue's offset, so its position would be wrong.
-    // The receiver has seen the original, or sees a gap and resynchronises.
-    if (message.topic !== this.options.eventTopic || position === undefined || (message.deliveryAttempt ?? 1) > 1) {
-      this.counters.staleMessagesDropped++;
-      return ConsumeResult.SUCCESS;
-    }
+    if (!handler) return;
+    const position = message.queueOffset;
     const body = message.body;
-    const header = readBatchHeader(body);
+    const header = message.compressed ? undefined : readBatchHeader(body);
     const entries: Uint8Array[] = [];
     if (!header || !forEachEntry(body, header, (_room, payload) => entries.push(payload)) || entries.length === 0) {
       // Still a position in the log: deliver it empty so that positions stay consecutive.
       this.counters.malformedMessagesDropped++;
-      handler.onEvent(EMPTY, { origin: '' as NodeId, position: Number(position), index: 0, count: 1, birth: 0 });
-      return ConsumeResult.SUCCESS;
+      handler.onEvent(EMPTY, { origin: '' as NodeId, position, index: 0, count: 1, birth: 0 });
+      return;
     }
     this.counters.eventsReceived += entries.length;
     for (let i = 0; i < entries.length; i++) {
-      handler.onEvent(entries[i] as Uint8Array, { origin: header.origin, position: Number(position), index: i, count: entries.length, birth: header.birth });
+      handler.onEvent(entries[i] as Uint8Array, { origin: header.origin, position, index: i, count: entries.length, birth: header.birth });
     }
-    return ConsumeResult.SUCCESS;
   }
 
   isSoleNode(): boolean {
@@ -350,25 +352,14 @@ export class RocketMQBus implements Bus {
     this.closed = true;
     this.handler = undefined;
     await this.voice?.close();
+    this.reader?.close();
     for (const item of this.eventQueue.splice(0)) item.reject(new BusClosedError());
-    // Client 1.0.8 creates its process queues in a scan that shutdown() does not cancel: shutting
-    // down before that scan ran leaves queues polling forever. Let it run first (bounded).
-    if (this.consumer) await waitForQueues(this.consumer, 1, 3000);
-    const results = await Promise.allSettled([this.consumer?.shutdown(), this.producer?.shutdown()]);
+    const results = await Promise.allSettled([this.producer?.shutdown()]);
     for (const result of results) {
       if (result.status === 'rejected') this.options.log.warn({ err: result.reason as unknown }, 'rocketmq client shutdown failed');
     }
     this.options.log.info({ consumerGroup: this.consumerGroup }, 'rocketmq bus closed');
   }
-}
-
-async function waitForQueues(consumer: PushConsumer, count: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (consumer.getQueueSize() < count) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return true;
 }
 
 /**

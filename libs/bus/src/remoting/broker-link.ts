@@ -12,9 +12,9 @@ const RECONNECT_MAX_MS = 2000;
 const STABLE_MS = 2000;
 
 /**
- * The voice lane's connection to one broker, kept open: when it drops, it reconnects with
- * backoff and calls `onUp` again, so the owner restarts what ran on the old connection.
- * Requests made while it is down fail at once (voice never waits for a broker).
+ * A lane's connection to one broker, kept open: when it drops, it reconnects with backoff and
+ * calls `onUp` again, so the owner restarts what ran on the old connection. Requests made while
+ * it is down fail at once (voice never waits for a broker; the event log reader retries).
  */
 export class BrokerLink {
   private connection: RemotingConnection | undefined;
@@ -32,6 +32,8 @@ export class BrokerLink {
     private readonly timeoutMs: number,
     private readonly log: Logger,
     private readonly onUp: (link: BrokerLink) => void,
+    /** Names the lane in log lines ("voice lane", "event log"). */
+    private readonly lane = 'voice lane',
   ) {}
 
   get isUp(): boolean {
@@ -54,7 +56,7 @@ export class BrokerLink {
   /** Drops the connection now (e.g. a request timed out: the TCP connection may be dead). */
   reset(reason: string): void {
     if (this.connection?.isOpen) {
-      this.log.warn({ broker: this.address, reason }, 'voice lane: resetting broker connection');
+      this.log.warn({ broker: this.address, reason }, `${this.lane}: resetting broker connection`);
       this.connection.close();
     }
   }
@@ -73,7 +75,7 @@ export class BrokerLink {
     if (!this.flapping) {
       this.log.warn(
         { broker: this.address, err: error.message, retryInMs: this.delay },
-        young ? 'voice lane: broker connection dropped right after it opened; retrying with backoff' : 'voice lane: broker connection lost, reconnecting',
+        young ? `${this.lane}: broker connection dropped right after it opened; retrying with backoff` : `${this.lane}: broker connection lost, reconnecting`,
       );
     }
     this.flapping = young;
@@ -91,12 +93,12 @@ export class BrokerLink {
           this.connection = connection;
           const generation = ++this.generation;
           this.upSince = Date.now();
-          if (!this.flapping) this.log.info({ broker: this.address }, 'voice lane: broker connection back');
+          if (!this.flapping) this.log.info({ broker: this.address }, `${this.lane}: broker connection back`);
           else {
             setTimeout(() => {
               if (this.generation !== generation || !this.isUp || !this.flapping) return;
               this.flapping = false;
-              this.log.info({ broker: this.address }, 'voice lane: broker connection back and stable');
+              this.log.info({ broker: this.address }, `${this.lane}: broker connection back and stable`);
             }, STABLE_MS).unref();
           }
           this.onUp(this);

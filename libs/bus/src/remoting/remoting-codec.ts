@@ -16,6 +16,8 @@ export const RequestCode = {
   PULL_MESSAGE: 11,
   GET_MAX_OFFSET: 30,
   GET_ROUTEINFO_BY_TOPIC: 105,
+  /** A broker's subscription (consumer) groups, as JSON: `{ subscriptionGroupTable: { name: config } }`. */
+  GET_ALL_SUBSCRIPTIONGROUP_CONFIG: 201,
 } as const;
 
 export const ResponseCode = {

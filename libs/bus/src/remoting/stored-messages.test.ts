@@ -48,11 +48,14 @@ describe('stored messages (pull answers)', () => {
     ]);
   });
 
-  it('skips compressed bodies and reports a truncated buffer after the messages before it', () => {
+  it('flags compressed bodies and reports a truncated buffer after the messages before it', () => {
     const whole = Buffer.concat([stored({ offset: 1, born: 1, body: 'kept' }), stored({ offset: 2, born: 2, body: 'zipped', compressed: true })]);
-    const seen: string[] = [];
-    expect(forEachStoredMessage(whole, (m) => seen.push(m.body.toString()))).toBe(true);
-    expect(seen).toEqual(['kept']);
+    const seen: [number, boolean][] = [];
+    expect(forEachStoredMessage(whole, (m) => seen.push([m.queueOffset, m.compressed]))).toBe(true);
+    expect(seen).toEqual([
+      [1, false],
+      [2, true],
+    ]);
     const truncated = Buffer.concat([stored({ offset: 1, born: 1, body: 'kept' }), stored({ offset: 2, born: 2, body: 'cut' }).subarray(0, 30)]);
     const before: string[] = [];
     expect(forEachStoredMessage(truncated, (m) => before.push(m.body.toString()))).toBe(false);

@@ -19,11 +19,13 @@ export interface StoredMessage {
   bornTimestamp: number;
   /** A view into the response body. */
   body: Buffer;
+  /** The body is zlib-compressed (a producer did it; ours never do): readers treat it as unreadable. */
+  compressed: boolean;
 }
 
 /**
  * Calls `visit` for each message; returns false when the buffer is malformed (messages before
- * the bad one were visited). Compressed bodies are skipped: the voice lane never compresses.
+ * the bad one were visited).
  */
 export function forEachStoredMessage(buffer: Buffer, visit: (message: StoredMessage) => void): boolean {
   let offset = 0;
@@ -42,9 +44,7 @@ export function forEachStoredMessage(buffer: Buffer, visit: (message: StoredMess
     const bodyLength = buffer.readInt32BE(o);
     o += 4;
     if (bodyLength < 0 || o + bodyLength > offset + totalSize) return false;
-    if ((sysFlag & FLAG_COMPRESSED) === 0) {
-      visit({ queueOffset, bornTimestamp, body: buffer.subarray(o, o + bodyLength) });
-    }
+    visit({ queueOffset, bornTimestamp, body: buffer.subarray(o, o + bodyLength), compressed: (sysFlag & FLAG_COMPRESSED) !== 0 });
     offset += totalSize;
   }
   return true;

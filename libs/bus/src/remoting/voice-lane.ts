@@ -3,7 +3,7 @@ import { BatchWriter } from '../batch-codec';
 import type { BusStats } from '../bus';
 import { BrokerLink } from './broker-link';
 import { RequestCode, ResponseCode } from './remoting-codec';
-import { forEachStoredMessage } from './stored-messages';
+import { forEachStoredMessage, type StoredMessage } from './stored-messages';
 import { fetchTopicRoute, type QueueTarget } from './topic-route';
 
 export interface VoiceLaneOptions {
@@ -226,7 +226,12 @@ export class VoiceLane {
       if (next !== undefined) offset = Number(next);
       if (response.code === ResponseCode.SUCCESS && response.body && this.sink) {
         const sink = this.sink;
-        if (!forEachStoredMessage(response.body, (message) => sink(message.body))) counters.malformedMessagesDropped++;
+        const visit = (message: StoredMessage) => {
+          if (message.compressed)
+            counters.malformedMessagesDropped++; // never ours: the lane does not compress
+          else sink(message.body);
+        };
+        if (!forEachStoredMessage(response.body, visit)) counters.malformedMessagesDropped++;
       } else if (this.filter.expressionType === 'SQL92' && !PULL_OUTCOMES.has(response.code)) {
         this.options.log.info(
           { code: response.code, remark: response.remark },
