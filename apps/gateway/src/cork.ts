@@ -1,4 +1,11 @@
-import type { Session } from './session';
+/**
+ * What cork.ts needs of a connection: its net.Socket, and a flag it owns. The connection must
+ * check `corked` before calling `corkForThisTick` (once per turn) and must not write the flag.
+ */
+export interface Corkable {
+  corked: boolean;
+  readonly raw: { cork(): void; uncork(): void };
+}
 
 /**
  * Coalesces the voice writes one socket receives within one event-loop turn into one syscall:
@@ -10,13 +17,13 @@ import type { Session } from './session';
  * frames and ours cannot interleave mid-frame) and because deliverVoice checks readyState
  * (nothing is written after ws has sent a close frame).
  */
-let pending: Session[] = [];
+let pending: Corkable[] = [];
 let scheduled = false;
 
-export function corkForThisTick(session: Session): void {
-  session.corked = true;
-  session.raw.cork();
-  pending.push(session);
+export function corkForThisTick(connection: Corkable): void {
+  connection.corked = true;
+  connection.raw.cork();
+  pending.push(connection);
   if (!scheduled) {
     scheduled = true;
     process.nextTick(uncorkAll);
@@ -24,12 +31,12 @@ export function corkForThisTick(session: Session): void {
 }
 
 function uncorkAll(): void {
-  const sessions = pending;
+  const connections = pending;
   pending = [];
   scheduled = false;
-  for (let i = 0; i < sessions.length; i++) {
-    const session = sessions[i] as Session;
-    session.corked = false;
-    session.raw.uncork();
+  for (let i = 0; i < connections.length; i++) {
+    const connection = connections[i] as Corkable;
+    connection.corked = false;
+    connection.raw.uncork();
   }
 }

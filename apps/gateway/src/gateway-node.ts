@@ -2,154 +2,67 @@ import type { WebSocket } from 'ws';
 import type { Bus, BusHandler, EventMeta } from '@voiceroom/bus';
 import type { GatewayConfig } from '@voiceroom/config';
 import {
-  checkServerVoiceFrame,
   CloseCode,
-  ErrorCode,
-  isSequenceAfter,
-  readSequence,
-  readSpeakerId,
-  SERVER_VOICE_HEADER_BYTES,
-  CLIENT_VOICE_HEADER_BYTES,
-  VoiceDecodeResult,
-  writeServerVoiceFrame,
+  type ErrorCode,
   type GoAwayMessage,
   type Logger,
-  type JoinedMessage,
-  type MemberInfo,
   type NodeId,
-  type Ref,
-  type ResumedMessage,
   type RoomCommand,
   type RoomEventMessage,
   type RoomId,
-  type RoomWelcome,
-  type SpeakerLevel,
   type UserId,
 } from '@voiceroom/protocol';
-import { Hub, type HubRoom } from './hub';
-import { Session } from './session';
+import { Hub } from './hub';
+import { Session, type SessionHost, type SessionState } from './session';
 import { Heartbeat } from './heartbeat';
 import { IsolationWatch, type LogWitness } from './isolation';
 import type { TokenService } from '@voiceroom/tokens';
-import { allocBinaryFrame } from './ws-frame';
-import { BUCKETS, PlainHistogram } from './metrics';
+import { BUCKETS, PlainHistogram } from './plain-histogram';
+import { newGatewayStats, type GatewayStats } from './gateway-stats';
+import { LocalMembers } from './local-members';
+import { VoiceRelay } from './voice-relay';
 import { retryUntil } from '@voiceroom/server-kit';
 import {
-  canSpeak,
   type ClusterPort,
-  memberInfo,
   Replica,
   ReplicaClusterPort,
   type JoinOutcome,
   type MemberRecord,
-  type NewEntry,
   type ReplicaListener,
   type ResumeOutcome,
   type RoomRecord,
 } from '@voiceroom/cluster';
 
-/** Counters read by /metrics and the benchmarks. Plain numbers: the voice path only increments. */
-export interface GatewayStats {
-  framesIn: number;
-  deliveries: number;
-  remoteFramesIn: number;
-  remoteDeliveries: number;
-  remoteFramesOutOfOrder: number;
-  remoteFramesMalformed: number;
-  /** Remote frames of a sid that is not in the room, or may not speak (muted, listener). */
-  remoteFramesRefused: number;
-  framesRefusedMalformed: number;
-  framesRefusedTooLarge: number;
-  framesRefusedRate: number;
-  framesRefusedNotAllowed: number;
-  framesDroppedSlowSocket: number;
-  abuseCloses: number;
-  slowConsumerCloses: number;
-  joinsAccepted: number;
-  joinsRefused: number;
-  resumesAccepted: number;
-  resumesRefused: number;
-  /** Sockets closed with 4413 (per-user limit); the per-address and node limits count theirs in connection-limits.ts. */
-  connectionsRefused: number;
-  commandsPublished: number;
-  commandsRefused: number;
-  eventPublishFailures: number;
-}
-
-/** While the set of active speakers stays the same, it is announced again this often. */
-const SPEAKERS_REFRESH_MS = 2000;
-
-/** Frames at or under this level (−dBov) count as speaking. */
-const SPEAKING_LEVEL = 80;
-
-interface PendingRequest {
-  /** reattach: this node, declared lost, takes its own still-connected members back. */
-  kind: 'join' | 'resume' | 'command' | 'reattach';
-  session: Session;
-  timer: NodeJS.Timeout;
-  lastSeq?: number;
-  ref?: Ref;
-  /** performance.now() when the join arrived (voiceroom_join_duration_seconds). */
-  startedAt?: number;
-}
-
 /**
- * The one place where sessions, the local hub, the replicated room state and the bus meet.
- *
- * Voice: from a client to local members first, then to the bus; from the bus to local members.
- * Everything else (joins, resumes, leaves, commands) is published on the event log and acted on
- * when the log applies it (cluster/), identically on every node; this node then tells its own
- * sessions what happened.
+ * The one place where sessions, the local hub, the replicated room state and the bus meet: it
+ * builds the node's parts, admits connections, starts, pings and drains, and wires the bus and
+ * the replica to the two modules that do the work:
+ * - voice (voice-relay.ts): from a client to local members first, then to the bus; from the bus
+ *   to local members; active-speaker announcements;
+ * - everything else (local-members.ts): joins, resumes, leaves and commands are published on the
+ *   event log and acted on when the log applies them (libs/cluster), identically on every node;
+ *   this node then tells its own sessions what happened.
+ * It is each Session's host (SessionHost).
  */
-export class GatewayNode implements BusHandler, ReplicaListener {
+export class GatewayNode implements BusHandler, ReplicaListener, SessionHost {
   readonly hub = new Hub();
   readonly sessions = new Set<Session>();
-  readonly stats: GatewayStats = {
-    framesIn: 0,
-    deliveries: 0,
-    remoteFramesIn: 0,
-    remoteDeliveries: 0,
-    remoteFramesOutOfOrder: 0,
-    remoteFramesMalformed: 0,
-    remoteFramesRefused: 0,
-    framesRefusedMalformed: 0,
-    framesRefusedTooLarge: 0,
-    framesRefusedRate: 0,
-    framesRefusedNotAllowed: 0,
-    framesDroppedSlowSocket: 0,
-    abuseCloses: 0,
-    slowConsumerCloses: 0,
-    joinsAccepted: 0,
-    joinsRefused: 0,
-    resumesAccepted: 0,
-    resumesRefused: 0,
-    connectionsRefused: 0,
-    commandsPublished: 0,
-    commandsRefused: 0,
-    eventPublishFailures: 0,
-  };
+  readonly stats: GatewayStats = newGatewayStats();
   readonly replica: Replica;
+  /** The voice lane, both ways, and the speakers announcements. */
+  readonly relay: VoiceRelay;
+  /** This node's members: their requests to the log and what it decided. */
+  private readonly members: LocalMembers;
   /** The cluster as a plug-in in this process sees it (an embedded admin API, single-node mode). */
   private readonly port: ReplicaClusterPort;
-  /** Joined sessions of this node by sid. */
-  private readonly local = new Map<number, Session>();
-  private readonly pending = new Map<string, PendingRequest>();
   private readonly perUser = new Map<UserId, number>();
-  private requests = 0;
   /** WebSocket pings, spread over HEARTBEAT_INTERVAL_MS (heartbeat.ts). */
   readonly heartbeat: Heartbeat<Session>;
   /** Histograms of plain numbers (metrics.ts): joins, and the age of voice from other nodes at relay. */
   readonly timings = { join: new PlainHistogram(BUCKETS.join), frameAge: new PlainHistogram(BUCKETS.frameAge) };
   /** Whether this node is the one cut off from the event log (isolation.ts). */
   readonly isolation: IsolationWatch;
-  private speakersTimer: NodeJS.Timeout | undefined;
   private accepting = true;
-  /**
-   * Wall clock as of the last speakers check: the voice path stamps frames with it instead of
-   * reading the clock per frame (the speaking window is two check intervals, so one interval of
-   * lag is within tolerance).
-   */
-  private coarseNow = Date.now();
 
   constructor(
     readonly config: GatewayConfig,
@@ -169,6 +82,20 @@ export class GatewayNode implements BusHandler, ReplicaListener {
       },
       this,
     );
+    this.relay = new VoiceRelay(this.hub, bus, this.stats, this.timings.frameAge, {
+      maxPayloadBytes: config.voice.maxPayloadBytes,
+      speakersIntervalMs: config.speakersIntervalMs,
+    });
+    this.members = new LocalMembers({
+      config,
+      replica: this.replica,
+      hub: this.hub,
+      relay: this.relay,
+      tokens,
+      stats: this.stats,
+      joinTiming: this.timings.join,
+      log,
+    });
     this.heartbeat = new Heartbeat(config.heartbeatIntervalMs);
     this.isolation = new IsolationWatch(
       {
@@ -227,7 +154,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
    * on a node that hears everyone; refuse joins (readyz 503) until this node's beats come back.
    */
   private async isolate(witnesses: NodeId[]): Promise<void> {
-    const joined = [...this.sessions].filter((s) => s.state === 'joined');
+    const joined = this.joinedSessions();
     this.log.error({ witnesses, sessions: joined.length }, 'cut off from the event log while other nodes hear it: sending members to them');
     await this.sendAway(joined, 'isolated', 'this gateway lost the event log; resume on another node', this.config.drainSpreadMs);
   }
@@ -249,8 +176,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
   async start(): Promise<void> {
     this.heartbeat.start();
     this.isolation.start();
-    this.speakersTimer = setInterval(() => this.announceSpeakers(), this.config.speakersIntervalMs);
-    this.speakersTimer.unref();
+    this.relay.start();
     await retryUntil(
       async (attempt) => {
         await this.bus.start(this);
@@ -264,7 +190,7 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     );
   }
 
-  // ---- connections ----------------------------------------------------------------------------
+  // ---- connections (SessionHost) --------------------------------------------------------------
 
   accept(ws: WebSocket, remoteAddress: string): void {
     if (!this.accepting) {
@@ -285,20 +211,8 @@ export class GatewayNode implements BusHandler, ReplicaListener {
       session.close(verified.closeCode, verified.reason);
       return;
     }
-    const { userId, room, role, name } = verified.claims;
-    if (!this.admit(session, userId)) return;
-    const entry: NewEntry = {
-      t: 'join',
-      req: '',
-      room,
-      userId,
-      role,
-      settings: { capacity: this.config.rooms.capacity, seats: this.config.rooms.seats },
-      graceMs: this.config.rooms.resumeGraceMs,
-      kickBlockMs: this.config.rooms.kickBlockMs,
-    };
-    if (name !== undefined) entry.name = name;
-    this.request('join', session, entry, { startedAt });
+    if (!this.admit(session, verified.claims.userId)) return;
+    this.members.join(session, verified.claims, startedAt);
   }
 
   resume(session: Session, token: string, lastSeq: number): void {
@@ -308,9 +222,8 @@ export class GatewayNode implements BusHandler, ReplicaListener {
       session.close(CloseCode.TokenInvalid, verified.reason);
       return;
     }
-    const { userId, room, sid } = verified.claims;
-    if (!this.admit(session, userId)) return;
-    this.request('resume', session, { t: 'resume', req: '', room, userId, sid }, { lastSeq });
+    if (!this.admit(session, verified.claims.userId)) return;
+    this.members.resume(session, verified.claims, lastSeq);
   }
 
   /** Readiness and per-user limits, checked before a join or resume goes to the log. */
@@ -327,166 +240,65 @@ export class GatewayNode implements BusHandler, ReplicaListener {
       return false;
     }
     this.perUser.set(userId, count + 1);
-    session.userId = userId;
+    session.admitted(userId);
     return true;
   }
 
   command(session: Session, cmd: RoomCommand): void {
-    const member = session.member as MemberRecord;
-    const { ref, ...plain } = cmd;
-    this.stats.commandsPublished++;
-    this.request('command', session, { t: 'cmd', req: '', room: member.room.id, by: member.sid, cmd: plain as RoomCommand }, ref === undefined ? {} : { ref });
-  }
-
-  /** Publishes a request on the log; its outcome arrives when the log applies it. */
-  private request(kind: PendingRequest['kind'], session: Session, entry: NewEntry, extra: { lastSeq?: number; ref?: Ref; startedAt?: number } = {}): void {
-    const req = `${this.replica.inc}.${++this.requests}`;
-    (entry as { req: string }).req = req;
-    if (kind === 'join' || kind === 'resume') session.state = 'pending';
-    const timer = setTimeout(() => this.requestTimedOut(req), this.config.cluster.requestTimeoutMs);
-    this.pending.set(req, { kind, session, timer, ...extra });
-    this.replica.publish(entry).catch((error: unknown) => {
-      this.stats.eventPublishFailures++;
-      this.log.warn({ err: error, kind }, 'request not stored on the event log');
-      this.requestTimedOut(req);
-    });
-  }
-
-  private requestTimedOut(req: string): void {
-    const p = this.pending.get(req);
-    if (!p) return;
-    this.pending.delete(req);
-    clearTimeout(p.timer);
-    if (p.kind === 'reattach') {
-      p.session.close(CloseCode.Reconnect, 'could not take the membership back in time; resume');
-    } else if (p.kind === 'command') {
-      p.session.send({
-        type: 'error',
-        code: ErrorCode.Unavailable,
-        message: 'not confirmed in time: the event log is slow or away; the command may still take effect when it is back',
-        ...(p.ref === undefined ? {} : { ref: p.ref }),
-      });
-    } else {
-      // If the log applies it later, the outcome finds no pending request and is undone.
-      p.session.close(CloseCode.JoinTimeout, 'the cluster did not confirm in time; try again');
-    }
-  }
-
-  private take(origin: NodeId, req: string): PendingRequest | undefined {
-    if (origin !== this.nodeId) return undefined;
-    const p = this.pending.get(req);
-    if (!p) return undefined;
-    this.pending.delete(req);
-    clearTimeout(p.timer);
-    return p;
+    this.members.command(session, cmd);
   }
 
   /** Called once per session when its socket is gone. */
-  closed(session: Session, was: Session['state']): void {
+  closed(session: Session, was: SessionState): void {
     this.sessions.delete(session);
     this.heartbeat.remove(session);
     if (session.userId !== undefined) decrement(this.perUser, session.userId);
-    if (was !== 'joined') return;
-    const member = session.member as MemberRecord;
-    this.hub.remove(session);
-    session.hubRoom = undefined;
-    if (this.local.get(member.sid) === session) this.local.delete(member.sid);
-    if (session.closeIntent === 'ended') return;
-    const room = member.room.id;
-    const entry: NewEntry =
-      session.closeIntent === 'leave' ? { t: 'leave', room, sid: member.sid } : { t: 'detach', room, sid: member.sid, graceMs: member.room.graceMs };
-    this.publish(entry);
-    this.log.info({ user: member.userId, room, sid: member.sid, how: entry.t }, entry.t === 'leave' ? 'member left' : 'member detached');
+    this.members.closed(session, was);
   }
 
-  private publish(entry: NewEntry): void {
-    this.replica.publish(entry).catch((error: unknown) => {
-      this.stats.eventPublishFailures++;
-      this.log.warn({ err: error, entry: entry.t }, 'event not stored on the event log');
-    });
+  private joinedSessions(): Session[] {
+    return [...this.sessions].filter((s) => s.state === 'joined');
+  }
+
+  // ---- the bus (BusHandler) -------------------------------------------------------------------
+
+  onVoice(roomId: RoomId, serverFrame: Uint8Array): void {
+    this.relay.onVoice(roomId, serverFrame);
+  }
+
+  onEvent(payload: Uint8Array, meta: EventMeta): void {
+    this.replica.onEvent(payload, meta);
   }
 
   // ---- what the log decided (ReplicaListener) -------------------------------------------------
 
   joinDecided(origin: NodeId, req: string, outcome: JoinOutcome): void {
-    if (origin !== this.nodeId) return;
-    const p = this.take(origin, req);
-    if (!p || p.session.state !== 'pending') {
-      // Nobody is waiting any more (timed out or gone): undo the join.
-      if (outcome.ok) this.publish({ t: 'leave', room: outcome.member.room.id, sid: outcome.member.sid });
-      return;
-    }
-    const session = p.session;
-    if (!outcome.ok) {
-      this.stats.joinsRefused++;
-      this.log.info({ user: session.userId, reason: outcome.reason }, 'join refused');
-      session.close(outcome.closeCode, outcome.reason);
-      return;
-    }
-    const member = outcome.member;
-    this.attach(session, member);
-    this.stats.joinsAccepted++;
-    const message: JoinedMessage = { type: 'joined', ...this.welcome(member), members: this.others(member) };
-    session.send(message);
-    if (p.startedAt !== undefined) this.timings.join.observe((performance.now() - p.startedAt) / 1000);
-    session.releaseHeld();
-    this.log.info({ user: member.userId, room: message.room, role: member.role, sid: member.sid, ip: session.remoteAddress }, 'member joined');
+    this.members.joinDecided(origin, req, outcome);
   }
 
   resumeDecided(origin: NodeId, req: string, outcome: ResumeOutcome): void {
-    if (origin !== this.nodeId) return;
-    const p = this.take(origin, req);
-    if (p?.kind === 'reattach') {
-      if (outcome.ok) this.log.info({ sid: outcome.member.sid }, 'member re-attached after this node was declared lost');
-      else p.session.close(CloseCode.ResumeFailed, 'your place in the room is gone; join again', 'ended');
-      return;
-    }
-    if (!p || p.session.state !== 'pending') {
-      if (outcome.ok) this.publish({ t: 'detach', room: outcome.member.room.id, sid: outcome.member.sid, graceMs: outcome.member.room.graceMs });
-      return;
-    }
-    const session = p.session;
-    if (!outcome.ok) {
-      this.stats.resumesRefused++;
-      session.close(CloseCode.ResumeFailed, `cannot resume: ${outcome.reason}; join again`);
-      return;
-    }
-    const member = outcome.member;
-    this.attach(session, member);
-    this.stats.resumesAccepted++;
-    const missed = this.state.missedEvents(member.room, p.lastSeq ?? 0);
-    const message: ResumedMessage = { type: 'resumed', ...this.welcome(member) };
-    if (!missed) message.members = this.others(member);
-    session.send(message);
-    if (missed) for (const text of missed) session.deliverText(text);
-    session.releaseHeld();
-    this.log.info({ user: member.userId, room: message.room, sid: member.sid, replayed: missed?.length ?? 'roster' }, 'member resumed');
+    this.members.resumeDecided(origin, req, outcome);
   }
 
   commandDone(origin: NodeId, req: string, error?: { code: ErrorCode; message: string }): void {
     if (this.port.done(origin, req, error)) return;
-    const p = this.take(origin, req);
-    if (!p || !error) return;
-    this.stats.commandsRefused++;
-    p.session.send({ type: 'error', code: error.code, message: error.message, ...(p.ref === undefined ? {} : { ref: p.ref }) });
+    this.members.commandDone(origin, req, error);
   }
 
   roomEvent(room: RoomRecord, message: RoomEventMessage, text: string): void {
     this.hub.broadcastText(room.id, text);
+    if (message.type === 'member_left') this.relay.memberGone(room.id, message.sid);
+    else if (message.type === 'member_joined' && message.replaces !== undefined) this.relay.memberGone(room.id, message.replaces);
     if (this.port.hasRoomEventListeners) this.port.roomEvent(room, message);
   }
 
   sessionEnded(member: MemberRecord, node: NodeId, closeCode: number, reason: string): void {
     if (node !== this.nodeId) return;
-    const session = this.local.get(member.sid);
-    if (!session || session.member !== member) return;
-    this.local.delete(member.sid);
-    session.close(closeCode, reason, 'ended');
+    this.members.sessionEnded(member, closeCode, reason);
   }
 
   memberChanged(member: MemberRecord): void {
-    const session = this.local.get(member.sid);
-    if (session && session.member === member) session.canSpeak = canSpeak(member);
+    this.members.memberChanged(member);
   }
 
   nodeLost(node: NodeId, why: 'timeout' | 'bye'): void {
@@ -495,14 +307,10 @@ export class GatewayNode implements BusHandler, ReplicaListener {
       return;
     }
     // The others stopped hearing this node (it could not publish for a while): its members were
-    // detached. Those still connected here are taken back, as if they resumed here; nobody sees
-    // a leave or a join. A member whose place is gone by then is told so (4404).
-    const joined = [...this.sessions].filter((s) => s.state === 'joined');
+    // detached. Those still connected here are taken back (local-members.ts, `reattach`).
+    const joined = this.joinedSessions();
     this.log.error({ why, sessions: joined.length }, 'this node was declared lost by the cluster; re-attaching its connected members');
-    for (const session of joined) {
-      const member = session.member as MemberRecord;
-      this.request('reattach', session, { t: 'resume', req: '', room: member.room.id, userId: member.userId, sid: member.sid });
-    }
+    this.members.reattach(joined);
   }
 
   live(resync: boolean): void {
@@ -511,129 +319,11 @@ export class GatewayNode implements BusHandler, ReplicaListener {
 
   lost(reason: string): void {
     this.log.error({ reason }, 'room state lost; asking local clients to resume while it is fetched again');
-    this.closeAllJoined(CloseCode.Reconnect, 'cluster state resync; resume');
-    this.port.failAll(`cluster state lost (${reason})`);
-    for (const [req, p] of [...this.pending]) {
-      if (p.kind !== 'command') this.requestTimedOut(req);
-    }
-  }
-
-  private closeAllJoined(code: number, reason: string): void {
     for (const session of [...this.sessions]) {
-      if (session.state === 'joined') session.close(code, reason);
+      if (session.state === 'joined') session.close(CloseCode.Reconnect, 'cluster state resync; resume');
     }
-  }
-
-  private attach(session: Session, member: MemberRecord): void {
-    const previous = this.local.get(member.sid);
-    if (previous && previous !== session) previous.close(CloseCode.Replaced, 'resumed on another connection', 'ended');
-    session.member = member;
-    session.state = 'joined';
-    session.canSpeak = canSpeak(member);
-    session.hubRoom = this.hub.add(session, member.room);
-    this.local.set(member.sid, session);
-  }
-
-  /** Everyone else in the room, on every node (detached members included: they keep their place). */
-  private others(member: MemberRecord): MemberInfo[] {
-    const out: MemberInfo[] = [];
-    for (const m of member.room.members.values()) if (m !== member) out.push(memberInfo(m));
-    return out;
-  }
-
-  /** What `joined` and `resumed` have in common. */
-  private welcome(member: MemberRecord): Omit<RoomWelcome, 'type'> {
-    const room = member.room;
-    return {
-      room: room.id,
-      self: memberInfo(member),
-      seq: room.seq,
-      speakers: this.currentSpeakers(room.id),
-      settings: room.settings,
-      resumeToken: this.tokens.signResume({ userId: member.userId, room: room.id, sid: member.sid }),
-      resumeGraceMs: room.graceMs,
-      node: this.nodeId,
-      limits: { maxPayloadBytes: this.config.voice.maxPayloadBytes, maxFramesPerSecond: this.config.voice.maxFramesPerSecond },
-    };
-  }
-
-  // ---- voice ----------------------------------------------------------------------------------
-
-  /** The hot path for a client frame that passed every check in Session. */
-  relayFromClient(session: Session, clientFrame: Buffer): void {
-    const room = session.hubRoom;
-    if (!room) return;
-    const member = session.member as MemberRecord;
-    const level = clientFrame[1] as number;
-    if (level < member.level) member.level = level;
-    if (level <= SPEAKING_LEVEL) member.lastVoiceAt = this.coarseNow;
-    const length = clientFrame.length + SERVER_VOICE_HEADER_BYTES - CLIENT_VOICE_HEADER_BYTES;
-    const { frame, offset } = allocBinaryFrame(length);
-    writeServerVoiceFrame(clientFrame, member.sid, frame, offset);
-    this.stats.framesIn++;
-    this.stats.deliveries += this.hub.fanOutVoice(room, frame, session);
-    this.bus.publishVoice(room.id, frame.subarray(offset));
-  }
-
-  onVoice(roomId: RoomId, serverFrame: Uint8Array): void {
-    const room = this.hub.room(roomId);
-    if (!room) return; // nobody here for that room
-    this.stats.remoteFramesIn++;
-    if (checkServerVoiceFrame(serverFrame, this.config.voice.maxPayloadBytes) !== VoiceDecodeResult.Ok) {
-      this.stats.remoteFramesMalformed++;
-      return;
-    }
-    const member = room.record.members.get(readSpeakerId(serverFrame));
-    if (!member || !canSpeak(member)) {
-      // Not (or no longer) in the room, muted, or a listener: dropped here too.
-      this.stats.remoteFramesRefused++;
-      return;
-    }
-    const seq = readSequence(serverFrame);
-    if (member.lastSeq >= 0 && !isSequenceAfter(seq, member.lastSeq)) {
-      this.stats.remoteFramesOutOfOrder++;
-      return;
-    }
-    member.lastSeq = seq;
-    // The bus computed now − birth for the batch this frame came in (only RocketMQ knows a birth).
-    if (this.bus.kind === 'rocketmq') this.timings.frameAge.observe(this.bus.stats().lastVoiceLagMs / 1000);
-    const level = serverFrame[1] as number;
-    if (level < member.level) member.level = level;
-    if (level <= SPEAKING_LEVEL) member.lastVoiceAt = this.coarseNow;
-    const { frame, offset } = allocBinaryFrame(serverFrame.length);
-    frame.set(serverFrame, offset);
-    this.stats.remoteDeliveries += this.hub.fanOutVoice(room, frame, undefined);
-  }
-
-  onEvent(payload: Uint8Array, meta: EventMeta): void {
-    this.replica.onEvent(payload, meta);
-  }
-
-  /**
-   * Active speakers per local room: checked every SPEAKERS_INTERVAL_MS and announced when the set
-   * of speakers changed, or every SPEAKERS_REFRESH_MS while it stays the same and non-empty (fresh
-   * levels). Announcing every interval cost each socket a text write 4 times a second and made
-   * voice latency visibly worse under load (docs/benchmarks.md); clients get every frame's level
-   * in its header anyway.
-   */
-  private announceSpeakers(): void {
-    const now = Date.now();
-    this.coarseNow = now;
-    const window = this.config.speakersIntervalMs * 2;
-    for (const room of this.hub.all()) {
-      const speakers = activeSpeakers(room, now, window);
-      const key = speakers.map((s) => s.sid).join(',');
-      if (key === room.lastSpeakers && (key === '' || now - room.lastSpeakersAt < SPEAKERS_REFRESH_MS)) continue;
-      room.lastSpeakers = key;
-      room.lastSpeakersAt = now;
-      for (const m of room.record.members.values()) m.level = 127;
-      this.hub.broadcastText(room.id, JSON.stringify({ type: 'speakers', room: room.id, speakers }));
-    }
-  }
-
-  private currentSpeakers(roomId: RoomId): SpeakerLevel[] {
-    const room = this.hub.room(roomId);
-    return room ? activeSpeakers(room, Date.now(), this.config.speakersIntervalMs * 2) : [];
+    this.port.failAll(`cluster state lost (${reason})`);
+    this.members.giveUpOnMemberships();
   }
 
   // ---- lifetime -------------------------------------------------------------------------------
@@ -647,26 +337,16 @@ export class GatewayNode implements BusHandler, ReplicaListener {
     this.accepting = false;
     this.heartbeat.stop();
     this.isolation.stop();
-    clearInterval(this.speakersTimer);
-    const joined = [...this.sessions].filter((s) => s.state === 'joined');
+    this.relay.stop();
+    const joined = this.joinedSessions();
     for (const session of this.sessions) if (session.state !== 'joined') session.close(CloseCode.Unavailable, 'gateway shutting down');
     this.log.info({ sessions: joined.length, spreadMs }, 'draining: asking clients to resume on other nodes');
     await this.sendAway(joined, 'draining', 'node draining; resume on another node', spreadMs);
-    for (const p of this.pending.values()) clearTimeout(p.timer);
-    this.pending.clear();
+    this.members.forgetRequests();
     await this.replica.close(2000);
     await this.bus.close();
     this.log.info({}, 'drained');
   }
-}
-
-function activeSpeakers(room: HubRoom, now: number, window: number): SpeakerLevel[] {
-  const out: SpeakerLevel[] = [];
-  for (const m of room.record.members.values()) {
-    if (now - m.lastVoiceAt <= window && canSpeak(m)) out.push({ sid: m.sid, level: m.level });
-  }
-  out.sort((a, b) => a.level - b.level || a.sid - b.sid);
-  return out;
 }
 
 function decrement<K>(map: Map<K, number>, key: K): void {

@@ -1,5 +1,6 @@
 import type { RoomId, SpeakerId } from '@voiceroom/protocol';
 import type { RoomRecord } from '@voiceroom/cluster';
+import type { SpeakerVoice } from './speaker-voice';
 
 /** What the hub needs of a connected member. Delivery methods must never throw or block. */
 export interface HubMember {
@@ -18,6 +19,8 @@ export class HubRoom {
   lastSpeakers = '';
   /** When the last `speakers` message went out (ms). */
   lastSpeakersAt = 0;
+  /** Voice state of the room's members heard or attached here, by sid (kept by voice-relay.ts). */
+  readonly voices = new Map<SpeakerId, SpeakerVoice>();
 
   constructor(
     readonly id: RoomId,

@@ -8,6 +8,7 @@ import {
   ErrorCode,
   MAX_CONTROL_MESSAGE_BYTES,
   VoiceDecodeResult,
+  type Logger,
   type Ref,
   type RoomCommand,
   type RoomId,
@@ -15,13 +16,16 @@ import {
   type SpeakerId,
   type UserId,
 } from '@voiceroom/protocol';
-import type { HubMember, HubRoom } from './hub';
-import type { GatewayNode } from './gateway-node';
-import type { MemberRecord } from '@voiceroom/cluster';
+import type { GatewayConfig } from '@voiceroom/config';
+import { canSpeak, type MemberRecord } from '@voiceroom/cluster';
+import type { HubRoom } from './hub';
 import { corkForThisTick } from './cork';
+import type { GatewayStats } from './gateway-stats';
 import { TokenBucket } from './token-bucket';
-import { protocolErrorReason } from './ws-errors';
+import { closeReason, protocolErrorReason } from './ws-errors';
 import type { Beating } from './heartbeat';
+import type { SpeakerVoice } from './speaker-voice';
+import type { LocalSpeaker } from './voice-relay';
 
 const OPEN = 1;
 /** Commands kept while a join or resume waits for the cluster; more are refused. */
@@ -34,6 +38,30 @@ const MAX_HELD_COMMANDS = 16;
  * - ended: the cluster already removed or moved it (kicked, replaced, resumed elsewhere).
  */
 export type CloseIntent = 'leave' | 'detach' | 'ended';
+
+export type SessionState = 'joining' | 'pending' | 'joined' | 'closed';
+
+/**
+ * What a Session needs of the node it belongs to (GatewayNode). The contract:
+ * - `join`, `resume` and `command` are called only with messages that passed the session's
+ *   checks: a join or resume once, while the session is `joining`; commands only once it is
+ *   `joined` (those sent while `pending` are held and run after `attached`), within its command rate;
+ * - `relay.relayFromClient` gets only frames of a joined member that may speak, that decode, fit
+ *   the size limit and the voice rate; it must neither keep nor modify the buffer;
+ * - `closed` is called exactly once per session, synchronously, when it is closed by either side,
+ *   with the state it was in; `closeIntent` is set by then. After it, the session calls nothing.
+ * The host answers a join or resume with `awaitingCluster`, then `attached` and `enteredHub` (or `close`).
+ */
+export interface SessionHost {
+  readonly config: Pick<GatewayConfig, 'voice' | 'limits' | 'abuse' | 'socketHighWaterBytes' | 'joinTimeoutMs'>;
+  readonly stats: GatewayStats;
+  readonly log: Logger;
+  readonly relay: { relayFromClient(speaker: Session, clientFrame: Buffer): void };
+  join(session: Session, token: string): void;
+  resume(session: Session, token: string, lastSeq: number): void;
+  command(session: Session, cmd: RoomCommand): void;
+  closed(session: Session, was: SessionState): void;
+}
 
 /** Server close codes after which the member has left for good. */
 const LEAVING_CODES = new Set<number>([
@@ -50,15 +78,7 @@ const LEAVING_CODES = new Set<number>([
  * One WebSocket connection: joining, then a member of one room. Checks everything the client
  * sends (the edge of trust) and delivers what the node routes to it.
  */
-export class Session implements HubMember, Beating {
-  state: 'joining' | 'pending' | 'joined' | 'closed' = 'joining';
-  /** Set once joined (or resumed): the member's replicated record. */
-  member: MemberRecord | undefined;
-  /** Known from a valid join or resume token on. */
-  userId: UserId | undefined;
-  hubRoom: HubRoom | undefined;
-  canSpeak = false;
-  closeIntent: CloseIntent | undefined;
+export class Session implements LocalSpeaker, Beating {
   /** Set by the heartbeat; cleared by a pong or any message. */
   awaitingPong = false;
   /** Cork state, owned by cork.ts. */
@@ -67,6 +87,13 @@ export class Session implements HubMember, Beating {
   corkBase = 0;
   readonly raw: Socket;
 
+  private _state: SessionState = 'joining';
+  private _member: MemberRecord | undefined;
+  private _userId: UserId | undefined;
+  private _hubRoom: HubRoom | undefined;
+  private _voice: SpeakerVoice | undefined;
+  private mayspeak = false;
+  private _closeIntent: CloseIntent | undefined;
   private joinTimer: NodeJS.Timeout | undefined;
   private held: RoomCommand[] = [];
   private readonly voiceRate: TokenBucket;
@@ -78,13 +105,13 @@ export class Session implements HubMember, Beating {
   constructor(
     readonly ws: WebSocket,
     readonly remoteAddress: string,
-    private readonly node: GatewayNode,
+    private readonly host: SessionHost,
   ) {
     // ws keeps the net.Socket here; voice frames are written to it pre-framed (see cork.ts).
     this.raw = (ws as unknown as { _socket: Socket })._socket;
-    this.voiceRate = new TokenBucket(node.config.voice.maxFramesPerSecond, node.config.voice.burstFrames);
-    this.commandRate = new TokenBucket(node.config.limits.commandsPerSecond, node.config.limits.commandBurst);
-    this.joinTimer = setTimeout(() => this.close(CloseCode.JoinTimeout, 'no join message in time'), node.config.joinTimeoutMs);
+    this.voiceRate = new TokenBucket(host.config.voice.maxFramesPerSecond, host.config.voice.burstFrames);
+    this.commandRate = new TokenBucket(host.config.limits.commandsPerSecond, host.config.limits.commandBurst);
+    this.joinTimer = setTimeout(() => this.close(CloseCode.JoinTimeout, 'no join message in time'), host.config.joinTimeoutMs);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       // ws goes on parsing what arrived with the message that closed the socket (one TCP read
       // may hold many frames): once this side has closed, the rest is dropped unread.
@@ -95,7 +122,7 @@ export class Session implements HubMember, Beating {
         else this.onText(data);
       } catch (error) {
         // A bug must cost one connection, never the process and every room on it.
-        node.log.error({ err: error, user: this.userId }, 'unexpected error handling a client message');
+        host.log.error({ err: error, user: this.userId }, 'unexpected error handling a client message');
         this.close(CloseCode.InternalError, 'internal error');
       }
     });
@@ -107,14 +134,78 @@ export class Session implements HubMember, Beating {
       // frame…) as WS_ERR_* errors, after sending its close frame: such a member has left, not
       // dropped, and gets nothing more (wsErrorHandler counts and logs them).
       if (protocolErrorReason(error) === undefined) return;
-      this.closeIntent ??= 'leave';
+      this._closeIntent ??= 'leave';
       clearTimeout(this.joinTimer);
       this.onClosed();
     });
     ws.on('close', (code: number) => {
-      if (this.closeIntent === undefined) this.closeIntent = code === CloseCode.Normal || code === CloseCode.MessageTooBig ? 'leave' : 'detach';
+      if (this._closeIntent === undefined) this._closeIntent = code === CloseCode.Normal || code === CloseCode.MessageTooBig ? 'leave' : 'detach';
       this.onClosed();
     });
+  }
+
+  get state(): SessionState {
+    return this._state;
+  }
+
+  /** Set once joined (or resumed): the member's replicated record. */
+  get member(): MemberRecord | undefined {
+    return this._member;
+  }
+
+  /** Known from a valid join or resume token on. */
+  get userId(): UserId | undefined {
+    return this._userId;
+  }
+
+  /** The local room while joined (the voice relay reads it per frame). */
+  get hubRoom(): HubRoom | undefined {
+    return this._hubRoom;
+  }
+
+  /** Its voice state in `hubRoom` (voice-relay.ts). */
+  get voice(): SpeakerVoice | undefined {
+    return this._voice;
+  }
+
+  /** What the end of the connection means for the member; set by the time the host hears `closed`. */
+  get closeIntent(): CloseIntent | undefined {
+    return this._closeIntent;
+  }
+
+  // ---- called by the host ---------------------------------------------------------------------
+
+  /** The token named this user and the node admitted the connection (before its request goes to the log). */
+  admitted(userId: UserId): void {
+    this._userId = userId;
+  }
+
+  /** The join or resume is on the log: commands are held, audio ignored, until `attached`. */
+  awaitingCluster(): void {
+    this._state = 'pending';
+  }
+
+  /** The log admitted the member: the session is `joined` (then the host puts it in the hub: `enteredHub`). */
+  attached(member: MemberRecord): void {
+    this._member = member;
+    this._state = 'joined';
+    this.mayspeak = canSpeak(member);
+  }
+
+  /** It is in local room `hubRoom`, with `voice` there: its frames are relayed from now on. */
+  enteredHub(hubRoom: HubRoom, voice: SpeakerVoice): void {
+    this._hubRoom = hubRoom;
+    this._voice = voice;
+  }
+
+  /** The member's role or mute changed (its record is updated in place): whether it may send audio. */
+  memberChanged(): void {
+    if (this._member) this.mayspeak = canSpeak(this._member);
+  }
+
+  /** The host took it out of the hub (it is closed): nothing more is relayed from it. */
+  leftHub(): void {
+    this._hubRoom = undefined;
   }
 
   /** Heartbeat (heartbeat.ts): a WebSocket ping. */
@@ -124,16 +215,16 @@ export class Session implements HubMember, Beating {
 
   /** Heartbeat: no pong since the previous ping. The TCP connection is dropped; the member may resume. */
   missedPong(): void {
-    this.closeIntent ??= 'detach';
+    this._closeIntent ??= 'detach';
     this.ws.terminate();
   }
 
   get sid(): SpeakerId {
-    return (this.member as MemberRecord).sid;
+    return (this._member as MemberRecord).sid;
   }
 
   get room(): RoomId {
-    return (this.member as MemberRecord).room.id;
+    return (this._member as MemberRecord).room.id;
   }
 
   private onText(data: Buffer): void {
@@ -155,8 +246,8 @@ export class Session implements HubMember, Beating {
           return;
         }
         clearTimeout(this.joinTimer);
-        if (message.type === 'join') this.node.join(this, message.token);
-        else this.node.resume(this, message.token, message.lastSeq);
+        if (message.type === 'join') this.host.join(this, message.token);
+        else this.host.resume(this, message.token, message.lastSeq);
         return;
       case 'ping':
         this.send(message.t === undefined ? { type: 'pong' } : { type: 'pong', t: message.t });
@@ -182,10 +273,10 @@ export class Session implements HubMember, Beating {
 
   private runCommand(message: RoomCommand): void {
     if (!this.commandRate.take()) {
-      this.violation(ErrorCode.CommandRateLimited, `more than ${this.node.config.limits.commandsPerSecond} commands per second`, message.ref);
+      this.violation(ErrorCode.CommandRateLimited, `more than ${this.host.config.limits.commandsPerSecond} commands per second`, message.ref);
       return;
     }
-    this.node.command(this, message);
+    this.host.command(this, message);
   }
 
   /** Runs the commands held while the join or resume was pending (after `joined`/`resumed` was sent). */
@@ -200,14 +291,14 @@ export class Session implements HubMember, Beating {
       if (this.state === 'joining') this.close(CloseCode.ProtocolError, 'binary message before join');
       return; // pending: the join is not confirmed yet; audio is not relayed before it is
     }
-    const stats = this.node.stats;
-    if (!this.canSpeak) {
+    const stats = this.host.stats;
+    if (!this.mayspeak) {
       stats.framesRefusedNotAllowed++;
-      const member = this.member as MemberRecord;
+      const member = this._member as MemberRecord;
       this.violation(ErrorCode.NotAllowedToSpeak, member.muted ? 'a host muted you' : 'your role may not send audio');
       return;
     }
-    const result = checkClientVoiceFrame(data, this.node.config.voice.maxPayloadBytes);
+    const result = checkClientVoiceFrame(data, this.host.config.voice.maxPayloadBytes);
     if (result !== VoiceDecodeResult.Ok) {
       if (result === VoiceDecodeResult.TooLarge) {
         stats.framesRefusedTooLarge++;
@@ -220,22 +311,22 @@ export class Session implements HubMember, Beating {
     }
     if (!this.voiceRate.take()) {
       stats.framesRefusedRate++;
-      this.violation(ErrorCode.VoiceRateLimited, `more than ${this.node.config.voice.maxFramesPerSecond} frames per second`);
+      this.violation(ErrorCode.VoiceRateLimited, `more than ${this.host.config.voice.maxFramesPerSecond} frames per second`);
       return;
     }
-    this.node.relayFromClient(this, data);
+    this.host.relay.relayFromClient(this, data);
   }
 
   /** A refused frame or command: tell the client (at most once a second), close it if it keeps on. */
   private violation(code: ErrorCode, message: string, ref?: Ref): void {
     const now = Date.now();
-    const { maxViolations, windowMs } = this.node.config.abuse;
+    const { maxViolations, windowMs } = this.host.config.abuse;
     if (now - this.violationWindowStart > windowMs) {
       this.violationWindowStart = now;
       this.violations = 0;
     }
     if (++this.violations > maxViolations) {
-      this.node.stats.abuseCloses++;
+      this.host.stats.abuseCloses++;
       this.close(CloseCode.Abuse, `more than ${maxViolations} refused messages in ${windowMs} ms`);
       return;
     }
@@ -254,10 +345,10 @@ export class Session implements HubMember, Beating {
     // A closing socket (close frame sent or received) gets nothing more; that is not a drop.
     if (this.ws.readyState !== OPEN) return false;
     const raw = this.raw;
-    const highWater = this.node.config.socketHighWaterBytes;
+    const highWater = this.host.config.socketHighWaterBytes;
     const length = raw.writableLength;
     if ((this.corked ? this.corkBase : length) > highWater || length > 4 * highWater) {
-      this.node.stats.framesDroppedSlowSocket++;
+      this.host.stats.framesDroppedSlowSocket++;
       return false;
     }
     if (!this.corked) {
@@ -271,8 +362,8 @@ export class Session implements HubMember, Beating {
   /** Room events and control: never dropped. A socket that cannot keep up is closed (it may resume). */
   deliverText(text: string): void {
     if (this.ws.readyState !== OPEN) return;
-    if (this.raw.writableLength > this.node.config.socketHighWaterBytes * 16) {
-      this.node.stats.slowConsumerCloses++;
+    if (this.raw.writableLength > this.host.config.socketHighWaterBytes * 16) {
+      this.host.stats.slowConsumerCloses++;
       this.close(CloseCode.TooSlow, 'too far behind on room events; resume');
       return;
     }
@@ -286,7 +377,7 @@ export class Session implements HubMember, Beating {
   /** Closes the socket. `intent` defaults from the code (see LEAVING_CODES). */
   close(code: number, reason: string, intent?: CloseIntent): void {
     if (this.state === 'closed') return;
-    if (this.closeIntent === undefined) this.closeIntent = intent ?? (LEAVING_CODES.has(code) ? 'leave' : 'detach');
+    if (this._closeIntent === undefined) this._closeIntent = intent ?? (LEAVING_CODES.has(code) ? 'leave' : 'detach');
     clearTimeout(this.joinTimer);
     if (this.ws.readyState === OPEN) this.ws.close(code, closeReason(reason));
     else this.ws.terminate();
@@ -295,16 +386,9 @@ export class Session implements HubMember, Beating {
 
   private onClosed(): void {
     if (this.state === 'closed') return;
-    const was = this.state;
-    this.state = 'closed';
+    const was = this._state;
+    this._state = 'closed';
     clearTimeout(this.joinTimer);
-    this.node.closed(this, was);
+    this.host.closed(this, was);
   }
-}
-
-/** A close reason must fit in 123 bytes of UTF-8 (RFC 6455 §5.5), or ws throws. */
-export function closeReason(reason: string): string {
-  let text = reason;
-  while (Buffer.byteLength(text, 'utf8') > 123) text = text.slice(0, -1);
-  return text;
 }

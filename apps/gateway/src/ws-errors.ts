@@ -54,3 +54,10 @@ export function wsErrorHandler(counts: ProtocolErrorCounts) {
     socket.terminate();
   };
 }
+
+/** A close reason must fit in 123 bytes of UTF-8 (RFC 6455 §5.5), or ws throws. */
+export function closeReason(reason: string): string {
+  let text = reason;
+  while (Buffer.byteLength(text, 'utf8') > 123) text = text.slice(0, -1);
+  return text;
+}

@@ -2,7 +2,10 @@ import type { BusHandler, EventMeta } from '@voiceroom/bus';
 import type { ErrorCode, Logger, NodeId, RoomEventMessage, RoomId } from '@voiceroom/protocol';
 import type { ClusterState, JoinOutcome, MemberRecord, ResumeOutcome, RoomRecord } from './cluster-state';
 import type { AdminEntry, BanEntry, RoomConfigEntry, UnbanEntry } from './log-events';
+import { PendingRequests } from './pending-requests';
 import { Replica, type ReplicaListener, type ReplicaOptions } from './replica';
+
+export { PendingRequests } from './pending-requests';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -48,8 +51,8 @@ export interface ClusterPort {
  * (`commandDone`, `roomEvent`, `lost`) to `done`, `roomEvent` and `failAll`.
  */
 export class ReplicaClusterPort implements ClusterPort {
-  private readonly pending = new Map<string, { resolve: (r: Refusal | undefined) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
-  private next = 0;
+  /** `admin.` cannot collide with a gateway's own request ids (`<incarnation>.<n>`). */
+  private readonly requests: PendingRequests<{ resolve: (r: Refusal | undefined) => void; reject: (e: Error) => void }>;
   private readonly listeners: RoomEventListener[] = [];
 
   constructor(
@@ -57,7 +60,11 @@ export class ReplicaClusterPort implements ClusterPort {
     private readonly timeoutMs: number,
     /** The refusal while the node is not in sync (ClusterUnavailableError's message). */
     private readonly notLiveMessage = 'this node is not in sync with the cluster yet',
-  ) {}
+  ) {
+    this.requests = new PendingRequests(replica.nodeId, 'admin.', timeoutMs, (p) =>
+      p.reject(new ClusterUnavailableError(`the event log did not apply the request within ${this.timeoutMs} ms`)),
+    );
+  }
 
   get nodeId(): NodeId {
     return this.replica.nodeId;
@@ -73,18 +80,11 @@ export class ReplicaClusterPort implements ClusterPort {
 
   request(request: AdminRequest): Promise<Refusal | undefined> {
     if (!this.replica.isLive()) return Promise.reject(new ClusterUnavailableError(this.notLiveMessage));
-    // `admin.` cannot collide with a gateway's own request ids (`<incarnation>.<n>`).
-    const req = `admin.${++this.next}`;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(req);
-        reject(new ClusterUnavailableError(`the event log did not apply the request within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
-      this.pending.set(req, { resolve, reject, timer });
+      const req = this.requests.open({ resolve, reject });
       this.replica.publish({ ...request, req }).catch((error: unknown) => {
-        if (!this.pending.delete(req)) return;
-        clearTimeout(timer);
-        reject(new ClusterUnavailableError(`the event log did not store the request: ${error instanceof Error ? error.message : String(error)}`));
+        const p = this.requests.take(this.replica.nodeId, req);
+        p?.reject(new ClusterUnavailableError(`the event log did not store the request: ${error instanceof Error ? error.message : String(error)}`));
       });
     });
   }
@@ -102,11 +102,8 @@ export class ReplicaClusterPort implements ClusterPort {
 
   /** True when `req` was one of ours (then it is settled). */
   done(origin: NodeId, req: string, error: Refusal | undefined): boolean {
-    if (origin !== this.replica.nodeId) return false;
-    const p = this.pending.get(req);
+    const p = this.requests.take(origin, req);
     if (!p) return false;
-    this.pending.delete(req);
-    clearTimeout(p.timer);
     p.resolve(error);
     return true;
   }
@@ -117,11 +114,7 @@ export class ReplicaClusterPort implements ClusterPort {
 
   /** Rejects everything pending (the node lost the state or is closing). */
   failAll(reason: string): void {
-    for (const [req, p] of [...this.pending]) {
-      this.pending.delete(req);
-      clearTimeout(p.timer);
-      p.reject(new ClusterUnavailableError(reason));
-    }
+    for (const p of this.requests.takeAll()) p.reject(new ClusterUnavailableError(reason));
   }
 }
 

@@ -75,9 +75,6 @@ export function join(s: StateCore, entry: JoinEntry, origin: NodeId): void {
     node: origin,
     lostNode: undefined,
     detachedUntil: 0,
-    lastSeq: -1,
-    level: 127,
-    lastVoiceAt: 0,
   };
   room.members.set(member.sid, member);
   room.byUser.set(member.userId, member);

@@ -131,9 +131,6 @@ export function loadSnapshot(s: StateCore, text: string): void {
         node: m.node ?? undefined,
         lostNode: m.lostNode,
         detachedUntil: m.detachedUntil,
-        lastSeq: -1,
-        level: 127,
-        lastVoiceAt: 0,
       };
       room.members.set(member.sid, member);
       room.byUser.set(member.userId, member);

@@ -6,7 +6,11 @@
  */
 import type { ErrorCode, MemberInfo, NodeId, Role, RoomEventMessage, RoomId, RoomSettings, SpeakerId, UserId } from '@voiceroom/protocol';
 
-/** One member of a room, wherever it is connected. The voice fields are node-local, never replicated. */
+/**
+ * One member of a room, wherever it is connected: replicated fields only, the same on every node.
+ * What a node knows of a member's voice (last sequence relayed, level, when it last spoke) is that
+ * node's own business and lives in the gateway (apps/gateway/src/speaker-voice.ts).
+ */
 export interface MemberRecord {
   readonly room: RoomRecord;
   readonly userId: UserId;
@@ -25,13 +29,6 @@ export interface MemberRecord {
   lostNode: NodeId | undefined;
   /** Log time after which a detached member has left; 0 while attached. */
   detachedUntil: number;
-  // ---- node-local voice state ----
-  /** Last voice sequence relayed from this member (-1: none yet). */
-  lastSeq: number;
-  /** Loudest level since the last speakers announcement (0 loudest … 127 silence). */
-  level: number;
-  /** Local time of the last frame with a level under the speaking threshold. */
-  lastVoiceAt: number;
 }
 
 export interface RoomRecord {
