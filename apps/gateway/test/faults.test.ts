@@ -188,7 +188,12 @@ it('kill -9 of the RocketMQ proxy (and its broker), then a start: local rooms ne
       () => Date.now() - since,
     );
     // When the restarted proxy accepts gRPC connections again (its broker starts with it).
-    void waitFor('the proxy accepting', async () => (await accepting(Number(ROCKETMQ_ENDPOINTS.split(';')[0]?.split(':')[1] ?? 8081))) && (acceptingAt = Date.now()), 120_000, 50).catch(() => undefined);
+    void waitFor(
+      'the proxy accepting',
+      async () => (await accepting(Number(ROCKETMQ_ENDPOINTS.split(';')[0]?.split(':')[1] ?? 8081))) && (acceptingAt = Date.now()),
+      120_000,
+      50,
+    ).catch(() => undefined);
     const carolAtKill = carol.heard.length;
     await sleep(3000);
     expect(carol.heard.length - carolAtKill).toBeGreaterThan(100); // ~150 frames in 3 s on the same node
