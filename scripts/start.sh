@@ -17,9 +17,10 @@ if [ "$ADMIN_API" = embedded ] && [ -z "${ADMIN_BOOTSTRAP_KEY:-}" ] && [ "${NODE
   export ADMIN_BOOTSTRAP_KEY=dev-admin-key-change-me-0000
   echo "npm start: admin API key for this development run: $ADMIN_BOOTSTRAP_KEY (set ADMIN_BOOTSTRAP_KEY to choose one)" >&2
 fi
-# The voice-room page (apps/web/dist), rebuilt when a source is newer than the bundle.
-if [ ! -f apps/web/dist/app.js ] || [ -n "$(find apps/web/src apps/web/build.mjs libs/client/src libs/protocol/src -newer apps/web/dist/app.js -print -quit)" ]; then
-  echo "npm start: building the voice-room page (apps/web)…" >&2
+# The voice-room page (apps/web/dist) and the admin console (apps/web/dist-admin, served at /admin/),
+# rebuilt when a source is newer than the bundle.
+if [ ! -f apps/web/dist/app.js ] || [ ! -f apps/web/dist-admin/console.js ] || [ -n "$(find apps/web/src apps/web/build.mjs libs/client/src libs/protocol/src -newer apps/web/dist/app.js -print -quit)" ]; then
+  echo "npm start: building the voice-room page and the admin console (apps/web)…" >&2
   node apps/web/build.mjs >&2
 fi
 if [ "${NODE_ENV:-development}" = development ]; then export DEV_TOKENS="${DEV_TOKENS:-true}"; fi

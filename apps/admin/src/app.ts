@@ -19,6 +19,7 @@ import { memberRoutes } from './routes/members';
 import { miscRoutes } from './routes/misc';
 import { roomRoutes } from './routes/rooms';
 import { ChatArchive } from './chat-archive';
+import { consoleRoutes } from './console';
 
 export interface AdminPluginOptions {
   config: Pick<AdminConfig, 'rooms' | 'tokenMaxTtlSeconds' | 'jwtSecret' | 'adminJwtSecret' | 'bootstrapKey' | 'dbTimeoutMs'>;
@@ -81,6 +82,8 @@ export async function registerAdmin(app: FastifyInstance, options: AdminPluginOp
   memberRoutes(app, ctx);
   banRoutes(app, ctx);
   miscRoutes(app, ctx);
+  // The admin console's static files at /admin/ (public; it calls the routes above with the key it is given).
+  consoleRoutes(app);
   return {
     start: () => reconciler.start(),
     stop: async () => {
