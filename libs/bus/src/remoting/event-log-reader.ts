@@ -1,8 +1,9 @@
 import type { Logger } from '@voiceroom/protocol';
 import { BrokerLink } from './broker-link';
 import { RequestCode, ResponseCode } from './remoting-codec';
+import { fetchMappedRoute, pullFields, pullTimeoutMs, queueTailOffset, ROUTE_REFRESH_MS } from './queue-pull';
 import { forEachStoredMessage, type StoredMessage } from './stored-messages';
-import { fetchTopicRoute, type QueueTarget } from './topic-route';
+import type { QueueTarget } from './topic-route';
 
 export interface EventLogReaderOptions {
   /** NameServer addresses (host:port), tried in turn for the topic's route. */
@@ -24,13 +25,6 @@ export interface EventLogReaderOptions {
  */
 export type EventLogSink = (message: StoredMessage) => void;
 
-const PULL_BATCH = 32;
-const PULL_SUSPEND_MS = 10_000;
-/** The broker answers a held pull up to 5 s after its suspend time (its hold service checks every 5 s). */
-const PULL_HOLD_SLACK_MS = 5_000;
-/** FLAG_SUSPEND (long polling) | FLAG_SUBSCRIPTION (the request carries its subscription). */
-const PULL_SYS_FLAG = 0x2 | 0x4;
-const ROUTE_REFRESH_MS = 30_000;
 const REFUSED_RETRY_MS = 1000;
 
 /**
@@ -100,28 +94,12 @@ export class EventLogReader {
     const target = this.target;
     if (!target) return;
     const { topic, consumerGroup, requestTimeoutMs } = this.options;
-    const base = {
-      consumerGroup,
-      topic,
-      queueId: target.queueId,
-      maxMsgNums: PULL_BATCH,
-      sysFlag: PULL_SYS_FLAG,
-      commitOffset: 0,
-      suspendTimeoutMillis: PULL_SUSPEND_MS,
-      subscription: '*',
-      expressionType: 'TAG',
-      subVersion: 0,
-    };
+    const base = { ...pullFields(consumerGroup, topic, target.queueId), subscription: '*', expressionType: 'TAG' };
     const current = () => !this.closed && this.link === link && link.generation === generation;
     while (current()) {
       let response;
       try {
-        response = await link.request(
-          RequestCode.PULL_MESSAGE,
-          { ...base, queueOffset: this.offset },
-          undefined,
-          PULL_SUSPEND_MS + PULL_HOLD_SLACK_MS + requestTimeoutMs,
-        );
+        response = await link.request(RequestCode.PULL_MESSAGE, { ...base, queueOffset: this.offset }, undefined, pullTimeoutMs(requestTimeoutMs));
       } catch (error) {
         if (link.generation === generation) link.reset(`event pull failed: ${(error as Error).message}`);
         return;
@@ -161,32 +139,20 @@ export class EventLogReader {
     }
   }
 
-  private async maxOffset(link: BrokerLink, target: QueueTarget): Promise<number> {
-    const response = await link.request(
-      RequestCode.GET_MAX_OFFSET,
-      { topic: this.options.topic, queueId: target.queueId },
-      undefined,
-      this.options.requestTimeoutMs,
-    );
-    const offset = Number(response.extFields.offset);
-    if (response.code !== ResponseCode.SUCCESS || !Number.isFinite(offset)) {
-      throw new Error(`GET_MAX_OFFSET of ${this.options.topic} answered ${response.code} ${response.remark ?? ''}`);
-    }
-    return offset;
+  private maxOffset(link: BrokerLink, target: QueueTarget): Promise<number> {
+    return queueTailOffset(link, this.options.topic, target.queueId, this.options.requestTimeoutMs);
   }
 
   private async fetchTarget(): Promise<QueueTarget> {
     const { topic, nameServers, requestTimeoutMs, brokerAddressMap } = this.options;
-    const readable = (await fetchTopicRoute(nameServers, topic, requestTimeoutMs)).filter((t) => t.readable);
+    const readable = (await fetchMappedRoute(nameServers, topic, requestTimeoutMs, brokerAddressMap)).filter((t) => t.readable);
     if (readable.length !== 1) {
       throw new Error(
         `the event topic ${topic} has ${readable.length} readable queues; the event log needs exactly one (one order for every node): ` +
           'create it with one queue (rocketmq/topics.txt, docs/rocketmq.md)',
       );
     }
-    const target = readable[0] as QueueTarget;
-    const mapped = brokerAddressMap[target.address];
-    return mapped ? { ...target, address: mapped } : target;
+    return readable[0] as QueueTarget;
   }
 
   /** A broker that moved (a restarted pod has a new address) is followed at the same offset. */

@@ -4,7 +4,8 @@ import type { BusStats } from '../bus';
 import { BrokerLink } from './broker-link';
 import { RequestCode, ResponseCode } from './remoting-codec';
 import { forEachStoredMessage, type StoredMessage } from './stored-messages';
-import { fetchTopicRoute, type QueueTarget } from './topic-route';
+import type { QueueTarget } from './topic-route';
+import { fetchMappedRoute, pullFields, pullTimeoutMs, queueTailOffset, ROUTE_REFRESH_MS } from './queue-pull';
 
 export interface VoiceLaneOptions {
   nodeId: NodeId;
@@ -29,13 +30,6 @@ export interface VoiceLaneOptions {
 /** Body of a stored voice message (a batch from batch-codec), valid during the call. */
 export type VoiceSink = (body: Buffer) => void;
 
-const PULL_BATCH = 32;
-const PULL_SUSPEND_MS = 10_000;
-/** The broker answers a held pull up to 5 s after its suspend time (its hold service checks every 5 s). */
-const PULL_HOLD_SLACK_MS = 5_000;
-/** FLAG_SUSPEND (long polling) | FLAG_SUBSCRIPTION (the request carries its subscription). */
-const PULL_SYS_FLAG = 0x2 | 0x4;
-const ROUTE_REFRESH_MS = 30_000;
 const PRODUCER_GROUP = 'voiceroom-voice-producer';
 /**
  * Each voice message carries its origin node in this property, and each node pulls with an SQL92
@@ -198,25 +192,11 @@ export class VoiceLane {
       if (link.generation === generation) link.reset(`could not read the tail of queue ${target.queueId}: ${(error as Error).message}`);
       return;
     }
-    const base = {
-      consumerGroup,
-      topic,
-      queueId: target.queueId,
-      maxMsgNums: PULL_BATCH,
-      sysFlag: PULL_SYS_FLAG,
-      commitOffset: 0,
-      suspendTimeoutMillis: PULL_SUSPEND_MS,
-      subVersion: 0,
-    };
+    const base = pullFields(consumerGroup, topic, target.queueId);
     while (!this.closed && link.generation === generation && this.readableKeys.has(key)) {
       let response;
       try {
-        response = await link.request(
-          RequestCode.PULL_MESSAGE,
-          { ...base, ...this.filter, queueOffset: offset },
-          undefined,
-          PULL_SUSPEND_MS + PULL_HOLD_SLACK_MS + requestTimeoutMs,
-        );
+        response = await link.request(RequestCode.PULL_MESSAGE, { ...base, ...this.filter, queueOffset: offset }, undefined, pullTimeoutMs(requestTimeoutMs));
       } catch (error) {
         if (link.generation === generation) link.reset(`pull failed: ${(error as Error).message}`);
         return;
@@ -245,24 +225,12 @@ export class VoiceLane {
     }
   }
 
-  private async tailOffset(target: QueueTarget, link: BrokerLink): Promise<number> {
-    const response = await link.request(
-      RequestCode.GET_MAX_OFFSET,
-      { topic: this.options.topic, queueId: target.queueId },
-      undefined,
-      this.options.requestTimeoutMs,
-    );
-    const offset = Number(response.extFields.offset);
-    if (response.code !== ResponseCode.SUCCESS || !Number.isFinite(offset)) {
-      throw new Error(`GET_MAX_OFFSET answered ${response.code} ${response.remark ?? ''}`);
-    }
-    return offset;
+  private tailOffset(target: QueueTarget, link: BrokerLink): Promise<number> {
+    return queueTailOffset(link, this.options.topic, target.queueId, this.options.requestTimeoutMs);
   }
 
-  private async fetchRoute(): Promise<QueueTarget[]> {
-    const targets = await fetchTopicRoute(this.options.nameServers, this.options.topic, this.options.requestTimeoutMs);
-    const map = this.options.brokerAddressMap;
-    return targets.map((t) => (map[t.address] ? { ...t, address: map[t.address] as string } : t));
+  private fetchRoute(): Promise<QueueTarget[]> {
+    return fetchMappedRoute(this.options.nameServers, this.options.topic, this.options.requestTimeoutMs, this.options.brokerAddressMap);
   }
 
   private async refreshRoute(): Promise<void> {
