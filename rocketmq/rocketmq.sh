@@ -7,6 +7,8 @@
 #   rocketmq/rocketmq.sh status                  exit 0 if both run and the gRPC port accepts, else 3
 #   rocketmq/rocketmq.sh logs [namesrv|proxy] [N] last N lines of the JVMs' output and main logs
 #   rocketmq/rocketmq.sh topics                  create the topics of rocketmq/topics.txt
+#   rocketmq/rocketmq.sh group NAME [orderly]    create or update a consumer group; `orderly` for FIFO
+#                                                topics (updateSubGroup -o true; see docs/events.md)
 #
 # Environment (all optional):
 #   ROCKETMQ_RUNTIME_DIR   runtime folder (configs, logs, store, pid files); default <repo>/.rocketmq
@@ -571,6 +573,35 @@ cmd_topics() {
   ensure_topics
 }
 
+# A consumer group made before its first consumer. Groups are auto-created, but never orderly:
+# only a group with consumeMessageOrderly=true gets a FIFO topic's messages one message group at
+# a time, in order (the proxy then tells the client to consume FIFO).
+cmd_group() {
+  local name="${1:-}" orderly="${2:-}" out t0 i
+  [[ "$name" =~ ^[A-Za-z0-9%|_-]{1,255}$ ]] || die "usage: rocketmq.sh group NAME [orderly]"
+  [[ -z "$orderly" || "$orderly" == orderly ]] || die "usage: rocketmq.sh group NAME [orderly]"
+  healthy || die "not running (run: rocketmq/rocketmq.sh up)"
+  need_java
+  ensure_jars
+  jvm_opts
+  mkdir -p "$RT/tools"
+  t0=$(now_ms)
+  out="$RT/tools/updateSubGroup-$name.out"
+  for i in 1 2 3; do
+    admin_bg "$out" updateSubGroup -n "$NS_ADDR" -c "$CLUSTER" -g "$name" ${orderly:+-o true}
+    while alive "$ADMIN_PID" && ! grep -q -- 'success' "$out" 2>/dev/null; do sleep 0.1; done
+    kill -KILL "$ADMIN_PID" 2>/dev/null || true
+    wait "$ADMIN_PID" 2>/dev/null || true
+    if grep -q -- 'success' "$out"; then
+      say "consumer group $name ${orderly:+(orderly) }ready in $(since "$t0")"
+      return 0
+    fi
+    sleep 1
+  done
+  tail -n 30 "$out" >&2
+  die "could not create consumer group $name"
+}
+
 usage() {
   sed -n '2,/^# See docs/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
@@ -581,6 +612,7 @@ case "${1:-}" in
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
   topics) cmd_topics ;;
+  group) shift; cmd_group "$@" ;;
   -h | --help | help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

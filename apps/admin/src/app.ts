@@ -20,9 +20,11 @@ import { miscRoutes } from './routes/misc';
 import { roomRoutes } from './routes/rooms';
 import { ChatArchive } from './chat-archive';
 import { consoleRoutes } from './console';
+import { createRoomEvents, registerRoomEventMetrics } from './events';
 
 export interface AdminPluginOptions {
-  config: Pick<AdminConfig, 'rooms' | 'tokenMaxTtlSeconds' | 'jwtSecret' | 'adminJwtSecret' | 'bootstrapKey' | 'dbTimeoutMs'>;
+  config: Pick<AdminConfig, 'rooms' | 'tokenMaxTtlSeconds' | 'jwtSecret' | 'adminJwtSecret' | 'bootstrapKey' | 'dbTimeoutMs'> &
+    Partial<Pick<AdminConfig, 'roomEvents' | 'nodeId' | 'bus'>>;
   ds: DataSource;
   cluster: ClusterPort;
   /** How often the directory is compared with the database (ms). */
@@ -52,6 +54,9 @@ export async function registerAdmin(app: FastifyInstance, options: AdminPluginOp
   const stats = emptyAdminStats();
   const ctx: AdminContext = { config, ds, cluster, tokens: createTokenService(config.jwtSecret), reconciler, stats };
   if (options.metrics) registerAdminMetrics(app, options.metrics, { stats, archive, reconciler, ds, cluster });
+  // Room events for other services (docs/events.md): none unless configured.
+  const events = createRoomEvents(config, ds, cluster, app.log);
+  if (events && options.metrics) registerRoomEventMetrics(options.metrics, events);
 
   // Bodies are checked as sent (no type conversion), whatever Ajv options the instance has.
   installStrictValidation(app);
@@ -85,9 +90,13 @@ export async function registerAdmin(app: FastifyInstance, options: AdminPluginOp
   // The admin console's static files at /admin/ (public; it calls the routes above with the key it is given).
   consoleRoutes(app);
   return {
-    start: () => reconciler.start(),
+    start: () => {
+      reconciler.start();
+      events?.start();
+    },
     stop: async () => {
       reconciler.stop();
+      await events?.stop();
       await archive.close();
     },
   };

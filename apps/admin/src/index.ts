@@ -6,3 +6,4 @@ export { ensureBootstrapKey } from './bootstrap';
 export { ADMIN_AUDIENCE, ROLES, type AdminRole, hashSecret, newApiKey } from './auth';
 export { connectDatabase } from './database';
 export { readHistory } from './chat-archive';
+export { verifyWebhook, signWebhook, ROOM_EVENT_TYPES, type RoomEventEnvelope } from './events';

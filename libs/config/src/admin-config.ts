@@ -48,6 +48,27 @@ export const AdminEnvSchema = Type.Object({
   ROOM_SEATS: shared.ROOM_SEATS,
   TOKEN_MAX_TTL_SECONDS: shared.TOKEN_MAX_TTL_SECONDS,
   DB_TIMEOUT_MS: Int(100, 60_000, 5000, 'Connect timeout of the database, and how long /readyz waits for it to answer'),
+  // ---- room events for other services (docs/events.md) ----
+  ROOM_EVENTS_TOPIC: Type.String({
+    pattern: '^([A-Za-z0-9_%|-]{1,127})?$',
+    default: '',
+    description: 'RocketMQ FIFO topic the room events are published on (message group = room id); empty: none. Needs BUS=rocketmq',
+  }),
+  ROOM_EVENTS_CHAT: Type.Union([Type.Literal('false'), Type.Literal('true')], {
+    default: 'false',
+    description: 'true: chat messages and notices are room events too (topic and webhooks)',
+  }),
+  WEBHOOK_URLS: Type.String({
+    pattern: '^(https?://[^\\s,]{1,490}(,https?://[^\\s,]{1,490}){0,9})?$',
+    default: '',
+    description: 'Comma-separated http(s) URLs that get every room event as a signed POST; empty: none',
+  }),
+  WEBHOOK_SECRET: Type.String({ default: '', description: 'HMAC-SHA256 key of the webhook signature (X-Voiceroom-Signature); needed with WEBHOOK_URLS' }),
+  WEBHOOK_TIMEOUT_MS: Int(100, 120_000, 5000, 'A webhook request that has not answered within this counts as failed'),
+  WEBHOOK_RETRY_MIN_MS: Int(10, 3_600_000, 1000, 'Wait after the first failed try of an event; doubled after each further failure'),
+  WEBHOOK_RETRY_MAX_MS: Int(10, 3_600_000, 30_000, 'Longest wait between two tries'),
+  WEBHOOK_GIVE_UP_AFTER_S: Int(1, 7 * 86_400, 900, 'An event still not delivered this long after it was recorded is dead-lettered at its next failed try'),
+  ROOM_EVENTS_BUFFER: Int(100, 1_000_000, 50_000, 'Recent room events each admin process keeps in memory (for the lease holder: until written to the outbox)'),
 });
 export type AdminEnv = Static<typeof AdminEnvSchema>;
 
@@ -68,6 +89,17 @@ export interface AdminConfig {
   readonly rooms: { readonly capacity: number; readonly seats: number };
   readonly tokenMaxTtlSeconds: number;
   readonly dbTimeoutMs: number;
+  /** Room events for other services (docs/events.md). */
+  readonly roomEvents: RoomEventsConfig;
+}
+
+export interface RoomEventsConfig {
+  /** RocketMQ topic ('' : none; always '' with the memory bus). */
+  readonly topic: string;
+  readonly chat: boolean;
+  readonly webhooks: { readonly urls: readonly string[]; readonly secret: string; readonly timeoutMs: number };
+  readonly retry: { readonly minMs: number; readonly maxMs: number; readonly giveUpAfterMs: number };
+  readonly bufferSize: number;
 }
 
 /** Validates the admin API's environment once; throws ConfigError listing every problem. */
@@ -101,6 +133,14 @@ export function loadAdminConfig(source: Record<string, string | undefined> = pro
     };
     problems.push(...exampleSecretProblems(secrets, problems));
   }
+  const webhookUrls = env.WEBHOOK_URLS === '' ? [] : env.WEBHOOK_URLS.split(',');
+  if (webhookUrls.length > 0 && env.WEBHOOK_SECRET === '') problems.push('WEBHOOK_SECRET: needed when WEBHOOK_URLS is set');
+  if (env.NODE_ENV === 'production' && webhookUrls.length > 0 && env.WEBHOOK_SECRET !== '') {
+    if (env.WEBHOOK_SECRET.length < 32) problems.push('WEBHOOK_SECRET: production needs a secret of at least 32 characters');
+    else problems.push(...exampleSecretProblems({ WEBHOOK_SECRET: env.WEBHOOK_SECRET }));
+  }
+  if (env.ROOM_EVENTS_TOPIC !== '' && env.BUS !== 'rocketmq') problems.push('ROOM_EVENTS_TOPIC: needs BUS=rocketmq');
+  if (env.WEBHOOK_RETRY_MAX_MS < env.WEBHOOK_RETRY_MIN_MS) problems.push('WEBHOOK_RETRY_MAX_MS: must be at least WEBHOOK_RETRY_MIN_MS');
   if ((env.ROCKETMQ_ACCESS_KEY === '') !== (env.ROCKETMQ_SECRET_KEY === '')) {
     problems.push('ROCKETMQ_ACCESS_KEY: set it together with ROCKETMQ_SECRET_KEY (both or neither)');
   }
@@ -131,6 +171,13 @@ export function loadAdminConfig(source: Record<string, string | undefined> = pro
     rooms: { capacity: env.ROOM_CAPACITY, seats: env.ROOM_SEATS },
     tokenMaxTtlSeconds: env.TOKEN_MAX_TTL_SECONDS,
     dbTimeoutMs: env.DB_TIMEOUT_MS,
+    roomEvents: {
+      topic: env.ROOM_EVENTS_TOPIC,
+      chat: env.ROOM_EVENTS_CHAT === 'true',
+      webhooks: { urls: webhookUrls, secret: env.WEBHOOK_SECRET, timeoutMs: env.WEBHOOK_TIMEOUT_MS },
+      retry: { minMs: env.WEBHOOK_RETRY_MIN_MS, maxMs: env.WEBHOOK_RETRY_MAX_MS, giveUpAfterMs: env.WEBHOOK_GIVE_UP_AFTER_S * 1000 },
+      bufferSize: env.ROOM_EVENTS_BUFFER,
+    },
   };
   return Object.freeze(config);
 }
