@@ -47,30 +47,13 @@ export function registerAdminMetrics(
       for (const [result, n] of Object.entries(stats.actions)) this.inc({ result }, n);
     },
   });
-  const counter = (name: string, help: string, read: () => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
+  const counter = (name: string, help: string, read: () => number) => readCounter(registry, name, help, read);
   counter('voiceroom_admin_database_unavailable_total', 'Requests answered 503 because the database was unavailable', () => stats.databaseUnavailable);
   counter('voiceroom_admin_chat_archived_total', 'Chat messages and notices written to the archive', () => archive.stats.stored);
   counter('voiceroom_admin_chat_dropped_total', 'Chat messages dropped from a full archive queue (database away too long)', () => archive.stats.dropped);
   counter('voiceroom_admin_reconcile_entries_total', 'Entries published to bring the cluster in line with the database', () => reconciler.stats.published);
   counter('voiceroom_admin_reconcile_failures_total', 'Reconcile runs that could not finish', () => reconciler.stats.failedRuns);
-  const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
+  const gauge = (name: string, help: string, read: () => number) => readGauge(registry, name, help, read);
   gauge('voiceroom_admin_chat_queued', 'Chat messages waiting to be written to the archive', () => archive.pending);
   gauge('voiceroom_admin_database_connected', '1 once the database was connected and migrated', () => (isMigrated(ds) ? 1 : 0));
   gauge('voiceroom_admin_cluster_live', '1 while this node holds the cluster state', () => (cluster.isLive() ? 1 : 0));
@@ -101,4 +84,29 @@ export function registerAdminRoundTrip(registry: Registry, replica: { onRoundTri
     registers: [registry],
   });
   replica.onRoundTrip = (ms) => histogram.observe(ms / 1000);
+}
+
+/** A counter whose value is read from the process's own statistics at each scrape. */
+export function readCounter(registry: Registry, name: string, help: string, read: () => number): Counter {
+  return new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+/** A gauge whose value is read at each scrape. */
+export function readGauge(registry: Registry, name: string, help: string, read: () => number): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { RoomEvents } from './room-events';
+import { readCounter, readGauge } from '../metrics';
 
 /** voiceroom_admin_room_events_*: room events for other services (docs/operations.md). Copied in when scraped. */
 export function registerRoomEventMetrics(registry: Registry, events: RoomEvents): void {
@@ -36,24 +37,7 @@ export function registerRoomEventMetrics(registry: Registry, events: RoomEvents)
     },
   });
   const plain = (name: string, help: string, read: () => number, kind: 'counter' | 'gauge') =>
-    kind === 'counter'
-      ? new Counter({
-          name,
-          help,
-          registers: [registry],
-          collect() {
-            this.reset();
-            this.inc(read());
-          },
-        })
-      : new Gauge({
-          name,
-          help,
-          registers: [registry],
-          collect() {
-            this.set(read());
-          },
-        });
+    kind === 'counter' ? readCounter(registry, name, help, read) : readGauge(registry, name, help, read);
   plain('voiceroom_admin_room_events_derived_total', 'Room events derived from the event log on this node', () => events.stats.derived, 'counter');
   plain(
     'voiceroom_admin_room_events_recorded_total',
